@@ -1,0 +1,78 @@
+# The verbs of this project. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+RASA   := $(BIN)/rasa
+MODEL  := models/current.tar.gz
+# Everything the trained model depends on: change one and `make train` retrains.
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
+
+# Rasa 3.6 runs on Python 3.8-3.10 only. A pyenv shim named python3.10 may exist
+# without working, so each candidate is asked to run before it is chosen.
+PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
+	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
+
+.PHONY: help venv train run shell test test-unit test-data test-stories test-nlu test-e2e lock clean
+
+help:
+	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa REST :5005)"
+	@echo "make shell  - talk to the assistant in the terminal (rasa shell)"
+	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, end-to-end"
+	@echo "make train  - train the model if data, domain or config changed"
+	@echo "make lock   - re-pin constraints.txt from the current .venv"
+
+$(VENV)/.installed: requirements.txt constraints.txt
+	@if [ -z "$(PYTHON310)" ]; then \
+		echo "ERROR: Python 3.10 is required (Rasa 3.6 does not run on 3.11+). Install python3.10 and put it on PATH." >&2; exit 1; fi
+	@echo ">> creating $(VENV) with $(PYTHON310) and installing pinned packages (first time: a few minutes)"
+	@test -x $(BIN)/python || $(PYTHON310) -m venv $(VENV)
+	@$(BIN)/pip install --progress-bar on --upgrade pip==24.0 >/dev/null
+	@$(BIN)/pip install --progress-bar on -r requirements.txt -c constraints.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
+	@echo ">> training the model (data, domain or config changed)"
+	@time $(RASA) train --fixed-model-name current --out models
+
+train: $(MODEL)
+
+run: $(MODEL)
+	@scripts/serve.sh run
+
+shell: $(MODEL)
+	@scripts/serve.sh shell
+
+test: test-unit test-data test-stories test-nlu test-e2e
+	@echo ">> all checks passed"
+
+test-unit: $(VENV)/.installed
+	@echo ">> unit tests: content and actions"
+	@$(BIN)/pytest -q tests/unit
+
+test-data: $(VENV)/.installed
+	@echo ">> rasa data validate"
+	@$(RASA) data validate --fail-on-warnings
+
+test-stories: $(MODEL)
+	@echo ">> conversation tests (tests/test_*.yml)"
+	@$(RASA) test core --model $(MODEL) --stories tests/ --fail-on-prediction-errors --out results/core
+
+test-nlu: $(MODEL)
+	@echo ">> held-out NLU evaluation (tests/nlu_heldout.yml, never trained on)"
+	@mkdir -p results
+	@$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_heldout.yml --out results/nlu >results/nlu.log 2>&1 || { tail -30 results/nlu.log; exit 1; }
+	@$(BIN)/python tests/check_nlu_accuracy.py results/nlu/intent_report.json --min 0.95
+
+test-e2e: $(MODEL)
+	@echo ">> end-to-end: real action server + Rasa server over HTTP"
+	@$(BIN)/pytest -q tests/e2e
+
+lock: $(VENV)/.installed
+	@{ echo "# Full pinned set for .venv (pip freeze). Regenerate with: make lock"; $(BIN)/pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf models results .pytest_cache

@@ -1,0 +1,257 @@
+"""The custom actions: a few generic ones that serve answers from the curated content.
+
+Each answer goes out as: the short answer (with feedback buttons), then a
+source line with buttons for related questions and a custom payload (topic id
+and seed sources) that channels and clinic systems can read.
+"""
+import logging
+import os
+from typing import Any, Dict, List, Optional, Text
+
+import aiohttp
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.content import Content, ContentError, Topic, load_content
+
+logger = logging.getLogger(__name__)
+
+try:
+    CONTENT = load_content()
+except ContentError as error:
+    # Refuse to start: a broken entry must be fixed before patients see it.
+    raise SystemExit(f"Refusing to start the action server, the curated content is broken: {error}")
+
+
+def latest_intent(tracker: Tracker) -> Optional[Text]:
+    return (tracker.latest_message.get("intent") or {}).get("name")
+
+
+def mentioned_topic(tracker: Tracker, content: Content) -> Optional[Topic]:
+    """The topic named in the message ("tell me more about the parasites")."""
+    for value in tracker.get_latest_entity_values("topic_name"):
+        if value in content.topics:
+            return content.topics[value]
+    return None
+
+
+def send_sources(dispatcher: CollectingDispatcher, content: Content, topic: Topic, part: Text) -> None:
+    related = [content.topics[topic_id] for topic_id in topic.related]
+    dispatcher.utter_message(
+        response="utter_source_line",
+        cite=content.source_line(topic),
+        buttons=[{"title": other.question, "payload": f"/{other.intents[0]}"} for other in related],
+        json_message={"topic": topic.id, "part": part, "sources": topic.sources},
+    )
+
+
+def send_answer(dispatcher: CollectingDispatcher, content: Content, topic: Topic) -> List[Dict[Text, Any]]:
+    dispatcher.utter_message(response="utter_answer", answer=topic.short_answer)
+    send_sources(dispatcher, content, topic, part="short_answer")
+    return [SlotSet("topic", topic.id)]
+
+
+def disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
+    """The disclaimer follows the first reply of a conversation, so that a
+    warning sign in the first message is still the first thing said."""
+    if tracker.get_slot("disclaimer_shown"):
+        return []
+    dispatcher.utter_message(response="utter_disclaimer")
+    return [SlotSet("disclaimer_shown", True)]
+
+
+def user_turns(tracker: Tracker) -> List[Dict[Text, Any]]:
+    return [event for event in tracker.events if event.get("event") == "user"]
+
+
+class ActionAnswerTopic(Action):
+    """Answers a question with the short answer of its topic.
+
+    The topic comes from the intent, unless the intent is a short follow-up
+    ("and for how long?") that the current topic sends elsewhere.
+    """
+
+    def name(self) -> Text:
+        return "action_answer_topic"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        intent = latest_intent(tracker)
+        current = CONTENT.topic(tracker.get_slot("topic"))
+        if current and intent in current.follow_ups:
+            topic = CONTENT.topics[current.follow_ups[intent]]
+        else:
+            topic = CONTENT.topic_for_intent(intent) or mentioned_topic(tracker, CONTENT)
+        if topic is None:
+            logger.warning("No topic for intent %s", intent)
+            dispatcher.utter_message(response="utter_help")
+            return disclaimer_once(dispatcher, tracker)
+        return send_answer(dispatcher, CONTENT, topic) + disclaimer_once(dispatcher, tracker)
+
+
+class ActionExplainTopic(Action):
+    """"Tell me more" / "why?": the longer explanation of the topic in play.
+
+    If the message names another topic ("tell me more about the parasites"),
+    that topic is answered instead.
+    """
+
+    def name(self) -> Text:
+        return "action_explain_topic"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        current = CONTENT.topic(tracker.get_slot("topic"))
+        named = mentioned_topic(tracker, CONTENT)
+        if named and named != current:
+            return send_answer(dispatcher, CONTENT, named) + disclaimer_once(dispatcher, tracker)
+        if current is None:
+            dispatcher.utter_message(response="utter_ask_first")
+            return disclaimer_once(dispatcher, tracker)
+        dispatcher.utter_message(text=current.explanation)
+        dispatcher.utter_message(text=current.what_you_can_do)
+        send_sources(dispatcher, CONTENT, current, part="explanation")
+        return disclaimer_once(dispatcher, tracker)
+
+
+class ActionGreet(Action):
+    def name(self) -> Text:
+        return "action_greet"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_greet")
+        return disclaimer_once(dispatcher, tracker)
+
+
+class ActionTriageRedFlags(Action):
+    """Warning signs first: what to do now, then the question that came with them."""
+
+    def name(self) -> Text:
+        return "action_triage_red_flags"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        red_flags = CONTENT.red_flags
+        signs = red_flags.find(tracker.latest_message.get("text") or "")
+        dispatcher.utter_message(
+            text=red_flags.warning(signs),
+            json_message={"alert": "red_flag", "signs": [sign.id for sign in signs]},
+        )
+        events: List[Dict[Text, Any]] = []
+        # The classifier's own reading of the message stays second in the ranking.
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        asked = next((entry for entry in ranking if entry.get("name") != "report_red_flag"), None)
+        topic = CONTENT.topic_for_intent(asked.get("name")) if asked and asked.get("confidence", 0) >= 0.5 else None
+        if topic and not tracker.active_loop.get("name"):
+            events += send_answer(dispatcher, CONTENT, topic)
+        return events + disclaimer_once(dispatcher, tracker)
+
+
+class ActionSuggestTopics(Action):
+    """When the question was not understood: "Did you mean...?" with the likeliest
+    topics; after a second miss in a row, what the assistant can do and the hand-off."""
+
+    def name(self) -> Text:
+        return "action_suggest_topics"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        turns = user_turns(tracker)
+        previous_intent = ((turns[-2].get("parse_data") or {}).get("intent") or {}).get("name") if len(turns) > 1 else None
+        if previous_intent == "nlu_fallback":
+            dispatcher.utter_message(response="utter_second_miss")
+            return disclaimer_once(dispatcher, tracker)
+        candidates = [CONTENT.topic_for_intent(entry.get("name")) for entry in tracker.latest_message.get("intent_ranking") or []]
+        candidates = [topic for topic in candidates[:4] if topic] + CONTENT.search(tracker.latest_message.get("text") or "")
+        suggestions = list(dict.fromkeys(candidates))[:3]
+        if suggestions:
+            dispatcher.utter_message(
+                response="utter_did_you_mean",
+                buttons=[{"title": topic.question, "payload": f"/{topic.intents[0]}"} for topic in suggestions],
+            )
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return disclaimer_once(dispatcher, tracker)
+
+
+CHECK_SLOTS = ("scan", "spots", "symptoms", "wide_ducts", "mass", "liver_disease", "cancer_history", "parasite_area")
+
+
+class ActionSummarizeCheck(Action):
+    """The end of the guided check: advice picked by the decision table in content/guidance.yml."""
+
+    def name(self) -> Text:
+        return "action_summarize_check"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        guidance = CONTENT.guidance
+        answers = {slot: tracker.get_slot(slot) for slot in CHECK_SLOTS}
+        rules = guidance.advise(answers)
+        dispatcher.utter_message(text=guidance.intro)
+        for rule in rules:
+            dispatcher.utter_message(text=rule.message)
+        dispatcher.utter_message(
+            text=guidance.closing,
+            json_message={
+                "check": answers,
+                "rules": [rule.id for rule in rules],
+                "sources": sorted({source for rule in rules for source in rule.sources}),
+            },
+        )
+        # Cleared so that the check can be taken again; the answers stay on record.
+        return [SlotSet("check_answers", answers)] + [SlotSet(slot, None) for slot in CHECK_SLOTS]
+
+
+class ActionHandOff(Action):
+    """Asks clinic staff to take over: posts the conversation to the clinic's webhook
+    and pauses the bot until staff resume it through Rasa's HTTP API."""
+
+    def name(self) -> Text:
+        return "action_hand_off"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        clinic = CONTENT.clinic
+        url = os.environ.get("HANDOFF_WEBHOOK_URL")
+        if url and await self._post(url, self._payload(tracker)):
+            dispatcher.utter_message(text=clinic["handoff_sent"], json_message={"handoff": "requested"})
+            return [ConversationPaused()]
+        dispatcher.utter_message(text=f"{clinic['handoff_unavailable']} {clinic['contact']}")
+        return disclaimer_once(dispatcher, tracker)
+
+    @staticmethod
+    def _payload(tracker: Tracker) -> Dict[Text, Any]:
+        texts = [event.get("text") or "" for event in user_turns(tracker)]
+        signs = {sign.id for text in texts for sign in CONTENT.red_flags.find(text)}
+        answers = tracker.get_slot("check_answers") or {slot: tracker.get_slot(slot) for slot in CHECK_SLOTS if tracker.get_slot(slot)}
+        return {
+            "event": "handoff_requested",
+            "conversation_id": tracker.sender_id,
+            "questions": [text for text in texts if text and not text.startswith("/")],
+            "red_flags": sorted(signs),
+            "check_answers": answers,
+            "last_topic": tracker.get_slot("topic"),
+        }
+
+    @staticmethod
+    async def _post(url: Text, payload: Dict[Text, Any]) -> bool:
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+                async with session.post(url, json=payload) as response:
+                    if response.status < 300:
+                        return True
+                    logger.error("Hand-off webhook %s answered %s", url, response.status)
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            logger.error("Hand-off webhook %s failed: %s", url, error)
+        return False
+
+
+class ActionRecordFeedback(Action):
+    """Records whether an answer helped, with its topic, so a clinic sees which answers fail."""
+
+    def name(self) -> Text:
+        return "action_record_feedback"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        helpful = latest_intent(tracker) == "feedback_helpful"
+        topic = tracker.get_slot("topic")
+        logger.info("Feedback on topic %s: %s", topic, "helpful" if helpful else "not helpful")
+        dispatcher.utter_message(response="utter_feedback_thanks" if helpful else "utter_feedback_sorry")
+        return [SlotSet("feedback", {"topic": topic, "helpful": helpful})]

@@ -1,0 +1,276 @@
+"""Loading, validation and lookup of the curated content in content/.
+
+The content is data that clinic staff edit. It is checked once when the action
+server starts: a broken entry stops the start with a message that names the
+file, the entry and the field, so a typo never reaches a patient.
+"""
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Pattern, Text
+
+import yaml
+
+# Relative to this file, never to the working directory. CONTENT_DIR lets a
+# clinic keep its own copy of the content elsewhere.
+CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", Path(__file__).resolve().parent.parent / "content"))
+
+TEXT_FIELDS = ("question", "short_answer", "explanation", "what_you_can_do")
+
+
+class ContentError(ValueError):
+    """A content file is missing, unreadable, or has a broken entry."""
+
+
+@dataclass(frozen=True)
+class Topic:
+    id: Text
+    intents: List[Text]
+    question: Text
+    short_answer: Text
+    explanation: Text
+    what_you_can_do: Text
+    related: List[Text]
+    sources: List[Text]
+    follow_ups: Dict[Text, Text]
+
+
+@dataclass(frozen=True)
+class RedFlag:
+    id: Text
+    name: Text
+    level: Text  # "emergency" or "prompt"
+    patterns: List[Pattern]
+
+
+@dataclass(frozen=True)
+class RedFlags:
+    intro: Text
+    levels: Dict[Text, Text]  # level -> what to do
+    signs: List[RedFlag]
+
+    def find(self, text: Text) -> List[RedFlag]:
+        lowered = text.lower()
+        return [sign for sign in self.signs if any(pattern.search(lowered) for pattern in sign.patterns)]
+
+    def warning(self, signs: List[RedFlag]) -> Text:
+        """What to say first: the signs named, then the most urgent advice."""
+        level = "emergency" if any(sign.level == "emergency" for sign in signs) else "prompt"
+        names = " and ".join(sign.name for sign in signs) if signs else "a sign that worries you"
+        return f"{self.intro.format(signs=names)} {self.levels[level]}"
+
+
+@dataclass(frozen=True)
+class GuidanceRule:
+    id: Text
+    when: Dict[Text, List[Text]]
+    message: Text
+    sources: List[Text]
+
+
+@dataclass(frozen=True)
+class Guidance:
+    intro: Text
+    closing: Text
+    rules: List[GuidanceRule]
+
+    def advise(self, answers: Dict[Text, Optional[Text]]) -> List[GuidanceRule]:
+        facts = dict(answers, any_unknown="yes" if "unknown" in answers.values() else "no")
+        return [rule for rule in self.rules if all(facts.get(key) in values for key, values in rule.when.items())]
+
+
+@dataclass(frozen=True)
+class Content:
+    topics: Dict[Text, Topic]
+    citations: Dict[Text, Text]  # seed file name -> how the bot cites it
+    red_flags: RedFlags
+    guidance: Guidance
+    clinic: Dict[Text, Text]
+
+    def topic(self, topic_id: Optional[Text]) -> Optional[Topic]:
+        return self.topics.get(topic_id) if topic_id else None
+
+    def topic_for_intent(self, intent: Optional[Text]) -> Optional[Topic]:
+        for topic in self.topics.values():
+            if intent in topic.intents:
+                return topic
+        return None
+
+    def source_line(self, topic: Topic) -> Text:
+        return "; ".join(self.citations[source] for source in topic.sources)
+
+    def search(self, text: Text, limit: int = 3) -> List[Topic]:
+        """Topics whose wording shares the most words with `text`, best first."""
+        words = _words(text)
+        scored = []
+        for topic in self.topics.values():
+            topic_words = _words(" ".join([topic.id.replace("_", " "), topic.question, topic.short_answer]))
+            score = len(words & topic_words)
+            if score:
+                scored.append((score, topic.id))
+        scored.sort(key=lambda pair: (-pair[0], pair[1]))
+        return [self.topics[topic_id] for _, topic_id in scored[:limit]]
+
+
+_STOP_WORDS = {
+    "a", "an", "the", "is", "it", "i", "my", "me", "do", "does", "can", "of", "in", "to",
+    "and", "or", "what", "how", "be", "on", "for", "with", "you", "your", "this", "that",
+    "are", "if", "at", "as", "so", "have", "has", "should", "will", "about", "from", "there",
+}
+
+
+def _words(text: Text) -> set:
+    return {word for word in re.findall(r"[a-z]+", text.lower()) if word not in _STOP_WORDS and len(word) > 2}
+
+
+def _read_yaml(path: Path) -> Dict[Text, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ContentError(f"{path}: file not found")
+    except yaml.YAMLError as error:
+        raise ContentError(f"{path}: not valid YAML ({error})")
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def _load_citations(path: Path) -> Dict[Text, Text]:
+    sources = _read_yaml(path).get("sources")
+    if not isinstance(sources, dict) or not sources:
+        raise ContentError(f"{path}: field 'sources' must map seed file names to their details")
+    citations = {}
+    for name, details in sources.items():
+        cite_as = details.get("cite_as") if isinstance(details, dict) else None
+        if not isinstance(cite_as, str) or not cite_as.strip():
+            raise ContentError(f"{path}: source '{name}': field 'cite_as' is missing or empty")
+        citations[name] = cite_as.strip()
+    return citations
+
+
+def _text_list(path: Path, where: Text, entry: Dict[Text, Any], field: Text, required: bool = True) -> List[Text]:
+    value = entry.get(field, None if required else [])
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ContentError(f"{path}: {where}: field '{field}' must be a list of names")
+    if required and not value:
+        raise ContentError(f"{path}: {where}: field '{field}' must not be empty")
+    return value
+
+
+def _load_topics(path: Path, citations: Dict[Text, Text]) -> Dict[Text, Topic]:
+    entries = _read_yaml(path).get("topics")
+    if not isinstance(entries, list) or not entries:
+        raise ContentError(f"{path}: field 'topics' must be a non-empty list")
+    topics: Dict[Text, Topic] = {}
+    for number, entry in enumerate(entries, start=1):
+        if not isinstance(entry, dict):
+            raise ContentError(f"{path}: topic #{number}: expected a mapping of fields")
+        topic_id = entry.get("id")
+        if not isinstance(topic_id, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", topic_id):
+            raise ContentError(f"{path}: topic #{number}: field 'id' must be a snake_case name")
+        where = f"topic '{topic_id}'"
+        if topic_id in topics:
+            raise ContentError(f"{path}: {where}: field 'id' is used twice")
+        for field in TEXT_FIELDS:
+            if not isinstance(entry.get(field), str) or not entry[field].strip():
+                raise ContentError(f"{path}: {where}: field '{field}' is missing or empty")
+        follow_ups = entry.get("follow_ups") or {}
+        if not isinstance(follow_ups, dict):
+            raise ContentError(f"{path}: {where}: field 'follow_ups' must map intents to topic ids")
+        topic = Topic(
+            id=topic_id,
+            intents=_text_list(path, where, entry, "intents"),
+            related=_text_list(path, where, entry, "related"),
+            sources=_text_list(path, where, entry, "sources"),
+            follow_ups=follow_ups,
+            **{field: " ".join(entry[field].split()) for field in TEXT_FIELDS},
+        )
+        unknown_sources = [source for source in topic.sources if source not in citations]
+        if unknown_sources:
+            raise ContentError(f"{path}: {where}: field 'sources' names unknown seed files {unknown_sources}")
+        topics[topic_id] = topic
+
+    owners: Dict[Text, Text] = {}
+    for topic in topics.values():
+        where = f"topic '{topic.id}'"
+        for intent in topic.intents:
+            if intent in owners:
+                raise ContentError(f"{path}: {where}: field 'intents': '{intent}' already belongs to topic '{owners[intent]}'")
+            owners[intent] = topic.id
+        targets = topic.related + list(topic.follow_ups.values())
+        unknown = [target for target in targets if target not in topics]
+        if unknown:
+            raise ContentError(f"{path}: {where}: fields 'related'/'follow_ups' name unknown topics {unknown}")
+    return topics
+
+
+def _text(path: Path, where: Text, entry: Dict[Text, Any], field: Text) -> Text:
+    value = entry.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise ContentError(f"{path}: {where}field '{field}' is missing or empty")
+    return " ".join(value.split())
+
+
+def load_red_flags(path: Path) -> RedFlags:
+    data = _read_yaml(path)
+    levels = data.get("levels")
+    if not isinstance(levels, dict) or set(levels) != {"emergency", "prompt"}:
+        raise ContentError(f"{path}: field 'levels' must give the advice for 'emergency' and 'prompt'")
+    signs = []
+    for number, entry in enumerate(data.get("signs") or [], start=1):
+        if not isinstance(entry, dict):
+            raise ContentError(f"{path}: sign #{number}: expected a mapping of fields")
+        where = f"sign '{entry.get('id', number)}': "
+        if entry.get("level") not in levels:
+            raise ContentError(f"{path}: {where}field 'level' must be 'emergency' or 'prompt'")
+        patterns = entry.get("patterns")
+        if not isinstance(patterns, list) or not patterns:
+            raise ContentError(f"{path}: {where}field 'patterns' must be a non-empty list")
+        try:
+            compiled = [re.compile(str(pattern)) for pattern in patterns]
+        except re.error as error:
+            raise ContentError(f"{path}: {where}field 'patterns' has a broken pattern ({error})")
+        signs.append(RedFlag(_text(path, where, entry, "id"), _text(path, where, entry, "name"), entry["level"], compiled))
+    if not signs:
+        raise ContentError(f"{path}: field 'signs' must list at least one warning sign")
+    intro = _text(path, "", data, "intro")
+    if "{signs}" not in intro:
+        raise ContentError(f"{path}: field 'intro' must contain {{signs}}")
+    return RedFlags(intro, {level: " ".join(text.split()) for level, text in levels.items()}, signs)
+
+
+def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
+    data = _read_yaml(path)
+    rules = []
+    for number, entry in enumerate(data.get("rules") or [], start=1):
+        where = f"rule '{entry.get('id', number)}': " if isinstance(entry, dict) else f"rule #{number}: "
+        if not isinstance(entry, dict) or not isinstance(entry.get("when"), dict) or not entry["when"]:
+            raise ContentError(f"{path}: {where}field 'when' must map answers to values")
+        when = {key: [str(v) for v in (value if isinstance(value, list) else [value])] for key, value in entry["when"].items()}
+        sources = _text_list(path, where.rstrip(": "), entry, "sources")
+        unknown_sources = [source for source in sources if source not in citations]
+        if unknown_sources:
+            raise ContentError(f"{path}: {where}field 'sources' names unknown seed files {unknown_sources}")
+        rules.append(GuidanceRule(_text(path, where, entry, "id"), when, _text(path, where, entry, "message"), sources))
+    if not rules:
+        raise ContentError(f"{path}: field 'rules' must list at least one rule")
+    return Guidance(_text(path, "", data, "intro"), _text(path, "", data, "closing"), rules)
+
+
+def _load_clinic(path: Path) -> Dict[Text, Text]:
+    data = _read_yaml(path)
+    return {field: _text(path, "", data, field) for field in ("name", "contact", "handoff_sent", "handoff_unavailable")}
+
+
+def load_content(directory: Path = CONTENT_DIR) -> Content:
+    """Reads and checks every content file; raises ContentError naming the problem."""
+    directory = Path(directory)
+    citations = _load_citations(directory / "sources.yml")
+    return Content(
+        topics=_load_topics(directory / "topics.yml", citations),
+        citations=citations,
+        red_flags=load_red_flags(directory / "red_flags.yml"),
+        guidance=_load_guidance(directory / "guidance.yml", citations),
+        clinic=_load_clinic(directory / "clinic.yml"),
+    )
