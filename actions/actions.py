@@ -29,14 +29,6 @@ def latest_intent(tracker: Tracker) -> Optional[Text]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
 
-def mentioned_topic(tracker: Tracker, content: Content) -> Optional[Topic]:
-    """The topic named in the message ("tell me more about the parasites")."""
-    for value in tracker.get_latest_entity_values("topic_name"):
-        if value in content.topics:
-            return content.topics[value]
-    return None
-
-
 def send_sources(dispatcher: CollectingDispatcher, content: Content, topic: Topic, part: Text) -> None:
     related = [content.topics[topic_id] for topic_id in topic.related]
     dispatcher.utter_message(
@@ -82,7 +74,7 @@ class ActionAnswerTopic(Action):
         if current and intent in current.follow_ups:
             topic = CONTENT.topics[current.follow_ups[intent]]
         else:
-            topic = CONTENT.topic_for_intent(intent) or mentioned_topic(tracker, CONTENT)
+            topic = CONTENT.topic_for_intent(intent)
         if topic is None:
             logger.warning("No topic for intent %s", intent)
             dispatcher.utter_message(response="utter_help")
@@ -102,7 +94,7 @@ class ActionExplainTopic(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         current = CONTENT.topic(tracker.get_slot("topic"))
-        named = mentioned_topic(tracker, CONTENT)
+        named = CONTENT.named_topic(tracker.latest_message.get("text") or "")
         if named and named != current:
             return send_answer(dispatcher, CONTENT, named) + disclaimer_once(dispatcher, tracker)
         if current is None:
@@ -161,7 +153,11 @@ class ActionSuggestTopics(Action):
             return disclaimer_once(dispatcher, tracker)
         candidates = [CONTENT.topic_for_intent(entry.get("name")) for entry in tracker.latest_message.get("intent_ranking") or []]
         candidates = [topic for topic in candidates[:4] if topic] + CONTENT.search(tracker.latest_message.get("text") or "")
-        suggestions = list(dict.fromkeys(candidates))[:3]
+        suggestions: List[Topic] = []
+        for topic in candidates:
+            if topic.id not in [chosen.id for chosen in suggestions]:
+                suggestions.append(topic)
+        suggestions = suggestions[:3]
         if suggestions:
             dispatcher.utter_message(
                 response="utter_did_you_mean",

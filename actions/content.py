@@ -27,6 +27,7 @@ class ContentError(ValueError):
 class Topic:
     id: Text
     intents: List[Text]
+    names: List[Text]  # words patients use for the topic ("worms" for parasites)
     question: Text
     short_answer: Text
     explanation: Text
@@ -97,6 +98,17 @@ class Content:
                 return topic
         return None
 
+    def named_topic(self, text: Text) -> Optional[Topic]:
+        """The topic a message names ("tell me more about the worms"); the longest name wins."""
+        lowered = text.lower()
+        found = [
+            (len(name), topic)
+            for topic in self.topics.values()
+            for name in topic.names
+            if re.search(rf"\b{re.escape(name.lower())}\b", lowered)
+        ]
+        return max(found, key=lambda pair: pair[0])[1] if found else None
+
     def source_line(self, topic: Topic) -> Text:
         return "; ".join(self.citations[source] for source in topic.sources)
 
@@ -105,7 +117,7 @@ class Content:
         words = _words(text)
         scored = []
         for topic in self.topics.values():
-            topic_words = _words(" ".join([topic.id.replace("_", " "), topic.question, topic.short_answer]))
+            topic_words = _words(" ".join([topic.id.replace("_", " "), topic.question, topic.short_answer] + topic.names))
             score = len(words & topic_words)
             if score:
                 scored.append((score, topic.id))
@@ -181,6 +193,7 @@ def _load_topics(path: Path, citations: Dict[Text, Text]) -> Dict[Text, Topic]:
         topic = Topic(
             id=topic_id,
             intents=_text_list(path, where, entry, "intents"),
+            names=_text_list(path, where, entry, "names", required=False),
             related=_text_list(path, where, entry, "related"),
             sources=_text_list(path, where, entry, "sources"),
             follow_ups=follow_ups,
@@ -240,6 +253,13 @@ def load_red_flags(path: Path) -> RedFlags:
     return RedFlags(intro, {level: " ".join(text.split()) for level, text in levels.items()}, signs)
 
 
+def _answer(value: Any) -> Text:
+    # YAML reads a bare yes/no as true/false; staff write yes/no, so both mean the answer.
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
     data = _read_yaml(path)
     rules = []
@@ -247,7 +267,7 @@ def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
         where = f"rule '{entry.get('id', number)}': " if isinstance(entry, dict) else f"rule #{number}: "
         if not isinstance(entry, dict) or not isinstance(entry.get("when"), dict) or not entry["when"]:
             raise ContentError(f"{path}: {where}field 'when' must map answers to values")
-        when = {key: [str(v) for v in (value if isinstance(value, list) else [value])] for key, value in entry["when"].items()}
+        when = {key: [_answer(v) for v in (value if isinstance(value, list) else [value])] for key, value in entry["when"].items()}
         sources = _text_list(path, where.rstrip(": "), entry, "sources")
         unknown_sources = [source for source in sources if source not in citations]
         if unknown_sources:

@@ -1,0 +1,96 @@
+"""Starts the real action server and Rasa server (trained model, REST channel,
+HTTP API with a token) once for the end-to-end tests, plus a local receiver
+that stands in for the clinic's hand-off webhook."""
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".venv" / "bin"
+MODEL = ROOT / "models" / "current.tar.gz"
+TOKEN = "e2e-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, seconds: float, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if check():
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"server not ready after {seconds}s:\n{log.read_text()[-3000:]}")
+
+
+class WebhookReceiver(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        WebhookReceiver.received.append(json.loads(body))
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="session")
+def webhook():
+    server = HTTPServer(("127.0.0.1", free_port()), WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/handoff", WebhookReceiver.received
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, webhook):
+    """(rest_url, rasa_base_url) of a running assistant."""
+    assert MODEL.is_file(), "no trained model: run `make train` first"
+    tmp = tmp_path_factory.mktemp("servers")
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = tmp / "endpoints.yml"
+    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    env = dict(os.environ, HANDOFF_WEBHOOK_URL=webhook[0])
+
+    action_log = tmp / "actions.log"
+    actions = subprocess.Popen(
+        [BIN / "rasa", "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT,
+    )
+    rasa_log = tmp / "rasa.log"
+    rasa = subprocess.Popen(
+        [BIN / "rasa", "run", "--model", MODEL, "--endpoints", endpoints, "--credentials", ROOT / "credentials.yml",
+         "--port", str(rasa_port), "--enable-api", "--auth-token", TOKEN],
+        cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{rasa_port}"
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok, 60, actions, action_log)
+        wait_until(lambda: requests.get(f"{base}/status", params={"token": TOKEN}, timeout=2).ok, 180, rasa, rasa_log)
+        yield f"{base}/webhooks/rest/webhook", base
+    finally:
+        for process in (rasa, actions):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

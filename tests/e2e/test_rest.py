@@ -1,0 +1,129 @@
+"""A patient talks to the real servers over the REST channel."""
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+import requests
+import yaml
+
+from actions.content import load_content
+from tests.e2e.conftest import BIN, ROOT, TOKEN
+
+CONTENT = load_content()
+
+
+def say(servers, sender, text):
+    rest_url, _ = servers
+    response = requests.post(rest_url, json={"sender": sender, "message": text}, timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def topic_of(replies):
+    return next((r["custom"]["topic"] for r in replies if "topic" in (r.get("custom") or {})), None)
+
+
+def new_patient():
+    return f"patient-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize(
+    "question, topic",
+    [
+        ("I was told I have an intrahepatic calcification, what is that?", "what_is"),
+        ("is it dangerous", "dangerous"),
+        ("do I need treatment for the calcified spot?", "treatment"),
+        ("how often should I have another ultrasound", "rescan_interval"),
+        ("what causes a calcium deposit in the liver", "causes"),
+        ("could this be cancer?", "cancer"),
+        ("is it a bile duct stone?", "bile_duct_stones"),
+        ("will it go away by itself", "go_away"),
+        ("does it affect my liver function", "liver_function"),
+        ("can I drink beer with this", "lifestyle"),
+        ("what does acoustic shadow mean on my report", "report_words"),
+        ("I have several spots, does the number matter?", "single_multiple"),
+    ],
+)
+def test_patient_question_gets_its_curated_answer_with_source(servers, question, topic):
+    replies = say(servers, new_patient(), question)
+    texts = [r.get("text") for r in replies]
+    assert texts[0] == CONTENT.topics[topic].short_answer
+    assert f"Source: {CONTENT.source_line(CONTENT.topics[topic])}" in texts
+    assert topic_of(replies) == topic
+    assert any(r.get("buttons") for r in replies)
+
+
+def test_context_follow_up_for_how_long(servers):
+    patient = new_patient()
+    assert topic_of(say(servers, patient, "how often should I get scanned?")) == "rescan_interval"
+    assert topic_of(say(servers, patient, "and for how long?")) == "rescan_duration"
+
+
+def test_tell_me_more_about_the_parasites_after_causes(servers):
+    patient = new_patient()
+    assert topic_of(say(servers, patient, "what causes it?")) == "causes"
+    assert topic_of(say(servers, patient, "tell me more about the parasites")) == "parasites"
+    more = say(servers, patient, "tell me more")
+    assert more[0]["text"] == CONTENT.topics["parasites"].explanation
+
+
+def test_disclaimer_once_per_conversation(servers):
+    patient = new_patient()
+    disclaimer = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]["utter_disclaimer"][0]["text"]
+    first = [r.get("text") for r in say(servers, patient, "hello")]
+    second = [r.get("text") for r in say(servers, patient, "is it dangerous?")]
+    assert disclaimer in first and disclaimer not in second
+
+
+def test_warning_sign_as_first_message_is_answered_first(servers):
+    replies = say(servers, new_patient(), "my skin and eyes went yellow, is it the calcification?")
+    assert replies[0]["text"].startswith("You mentioned yellow skin or eyes.")
+    assert CONTENT.red_flags.levels["prompt"] in replies[0]["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", " ", "a" * 10_000, "😟😟😟", "¿Es peligrosa la calcificación hepática?", "<script>alert(1)</script>"],
+    ids=["empty", "blank", "10k-chars", "emoji", "spanish", "html"],
+)
+def test_bad_input_gets_a_polite_reply_and_the_server_stays_up(servers, text):
+    replies = say(servers, new_patient(), text)
+    assert replies and all(isinstance(r.get("text", ""), str) for r in replies)
+    assert not any("Traceback" in (r.get("text") or "") for r in replies)
+    assert topic_of(say(servers, new_patient(), "is it dangerous?")) == "dangerous"
+
+
+def test_hand_off_reaches_the_webhook_and_the_bot_stays_silent_until_handed_back(servers, webhook):
+    _, base = servers
+    patient = new_patient()
+    say(servers, patient, "could it be cancer?")
+    replies = say(servers, patient, "can I talk to a nurse please")
+    assert replies[0]["text"] == CONTENT.clinic["handoff_sent"]
+
+    event = next(e for e in webhook[1] if e["conversation_id"] == patient)
+    assert event["questions"] == ["could it be cancer?", "can I talk to a nurse please"]
+
+    assert say(servers, patient, "hello? anyone there?") == []
+
+    resumed = requests.post(
+        f"{base}/conversations/{patient}/tracker/events", params={"token": TOKEN},
+        json=[{"event": "resume"}], timeout=30,
+    )
+    assert resumed.status_code == 200, resumed.text
+    assert topic_of(say(servers, patient, "is it dangerous?")) == "dangerous"
+
+
+def test_action_server_refuses_broken_content_naming_file_and_field(tmp_path):
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    topics = yaml.safe_load((content / "topics.yml").read_text())
+    del topics["topics"][1]["short_answer"]
+    (content / "topics.yml").write_text(yaml.safe_dump(topics))
+    result = subprocess.run(
+        [BIN / "rasa", "run", "actions", "--port", "0", "--actions", "actions"],
+        cwd=ROOT, env=dict(os.environ, CONTENT_DIR=str(content)), capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "topics.yml: topic 'dangerous': field 'short_answer' is missing or empty" in result.stderr + result.stdout

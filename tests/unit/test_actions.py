@@ -1,0 +1,207 @@
+"""Each custom action, run with a real rasa_sdk Tracker and CollectingDispatcher."""
+import asyncio
+
+import socket
+
+import pytest
+from aiohttp import web
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import (
+    CONTENT,
+    ActionAnswerTopic,
+    ActionExplainTopic,
+    ActionGreet,
+    ActionHandOff,
+    ActionRecordFeedback,
+    ActionSuggestTopics,
+    ActionSummarizeCheck,
+    ActionTriageRedFlags,
+)
+from tests.unit.conftest import make_tracker
+
+TOPICS = sorted(CONTENT.topics.values(), key=lambda topic: topic.id)
+
+
+def slot_events(events):
+    return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
+
+
+@pytest.mark.parametrize("topic", TOPICS, ids=[topic.id for topic in TOPICS])
+def test_answer_sends_short_answer_source_buttons_and_metadata(topic, dispatcher, domain):
+    tracker = make_tracker("question", intent=topic.intents[0], slots={"disclaimer_shown": True})
+    events = ActionAnswerTopic().run(dispatcher, tracker, domain)
+
+    answer, source = dispatcher.messages
+    assert answer["response"] == "utter_answer" and answer["answer"] == topic.short_answer
+    assert source["response"] == "utter_source_line"
+    assert source["cite"] == CONTENT.source_line(topic)
+    assert [b["payload"] for b in source["buttons"]] == [f"/{CONTENT.topics[t].intents[0]}" for t in topic.related]
+    assert 2 <= len(source["buttons"]) <= 3
+    assert source["custom"] == {"topic": topic.id, "part": "short_answer", "sources": topic.sources}
+    assert slot_events(events) == {"topic": topic.id}
+
+
+def test_how_long_after_how_often_answers_the_duration(dispatcher, domain):
+    tracker = make_tracker("and for how long?", intent="ask_how_long", slots={"topic": "rescan_interval"})
+    ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["answer"] == CONTENT.topics["rescan_duration"].short_answer
+
+
+def test_how_long_after_will_it_go_away_stays_on_that_topic(dispatcher, domain):
+    tracker = make_tracker("how long?", intent="ask_how_long", slots={"topic": "go_away"})
+    ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["answer"] == CONTENT.topics["go_away"].short_answer
+
+
+def test_first_answer_of_a_conversation_is_followed_by_the_disclaimer_once(dispatcher, domain):
+    events = ActionAnswerTopic().run(dispatcher, make_tracker("dangerous?", intent="ask_dangerous"), domain)
+    assert dispatcher.messages[-1]["response"] == "utter_disclaimer"
+    assert slot_events(events)["disclaimer_shown"] is True
+
+    again = CollectingDispatcher()
+    ActionAnswerTopic().run(again, make_tracker("cancer?", intent="ask_cancer", slots={"disclaimer_shown": True}), domain)
+    assert "utter_disclaimer" not in [m.get("response") for m in again.messages]
+
+
+@pytest.mark.parametrize("topic", TOPICS, ids=[topic.id for topic in TOPICS])
+def test_tell_me_more_gives_the_longer_explanation_of_the_last_topic(topic, dispatcher, domain):
+    tracker = make_tracker("tell me more", intent="tell_me_more", slots={"topic": topic.id, "disclaimer_shown": True})
+    ActionExplainTopic().run(dispatcher, tracker, domain)
+    texts = [m.get("text") for m in dispatcher.messages]
+    assert texts[:2] == [topic.explanation, topic.what_you_can_do]
+    assert dispatcher.messages[2]["custom"]["part"] == "explanation"
+
+
+def test_tell_me_more_about_another_topic_answers_that_topic(dispatcher, domain):
+    tracker = make_tracker(
+        "tell me more about the parasites", intent="tell_me_more", slots={"topic": "causes"},
+    )
+    events = ActionExplainTopic().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["answer"] == CONTENT.topics["parasites"].short_answer
+    assert slot_events(events)["topic"] == "parasites"
+
+
+def test_tell_me_more_with_no_topic_yet_asks_what_about(dispatcher, domain):
+    ActionExplainTopic().run(dispatcher, make_tracker("why?", intent="tell_me_more"), domain)
+    assert dispatcher.messages[0]["response"] == "utter_ask_first"
+
+
+def test_greet_then_disclaimer(dispatcher, domain):
+    ActionGreet().run(dispatcher, make_tracker("hi", intent="greet"), domain)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_greet", "utter_disclaimer"]
+
+
+@pytest.mark.parametrize("sign", CONTENT.red_flags.signs, ids=[sign.id for sign in CONTENT.red_flags.signs])
+def test_warning_is_the_first_thing_said(sign, dispatcher, domain):
+    text = {
+        "jaundice": "my eyes look yellow",
+        "fever_with_pain": "I have a fever and pain under my right ribs",
+        "severe_pain": "severe pain in my belly",
+        "vomiting_blood": "I vomited blood",
+        "black_or_bloody_stools": "my stools are black",
+        "confusion": "my dad seems confused",
+        "weight_loss": "I have lost 8 kg without trying",
+        "dark_urine_pale_stools": "my pee is dark brown",
+    }[sign.id]
+    tracker = make_tracker(text, intent="report_red_flag", ranking=[{"name": "report_red_flag", "confidence": 1.0}])
+    ActionTriageRedFlags().run(dispatcher, tracker, domain)
+    first = dispatcher.messages[0]
+    assert first["text"] == CONTENT.red_flags.warning([sign])
+    assert CONTENT.red_flags.levels[sign.level] in first["text"]
+    assert first["custom"] == {"alert": "red_flag", "signs": [sign.id]}
+    assert dispatcher.messages[-1]["response"] == "utter_disclaimer"
+
+
+def test_warning_then_the_question_that_came_with_it(dispatcher, domain):
+    tracker = make_tracker(
+        "my skin is yellow, could it be cancer?", intent="report_red_flag", slots={"disclaimer_shown": True},
+        ranking=[{"name": "report_red_flag", "confidence": 1.0}, {"name": "ask_cancer", "confidence": 0.8}],
+    )
+    ActionTriageRedFlags().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["custom"]["alert"] == "red_flag"
+    assert dispatcher.messages[1]["answer"] == CONTENT.topics["cancer"].short_answer
+
+
+def test_fallback_offers_likely_topics_as_buttons(dispatcher, domain):
+    tracker = make_tracker(
+        "parasite worm thing", intent="nlu_fallback", slots={"disclaimer_shown": True},
+        ranking=[{"name": "nlu_fallback", "confidence": 0.5}, {"name": "ask_parasites", "confidence": 0.4},
+                 {"name": "ask_causes", "confidence": 0.3}],
+    )
+    ActionSuggestTopics().run(dispatcher, tracker, domain)
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_did_you_mean"
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert payloads[:2] == ["/ask_parasites", "/ask_causes"] and len(payloads) <= 3
+
+
+def test_content_search_ranks_topics_by_shared_words():
+    assert CONTENT.search("widened bile duct stones")[0].id == "bile_duct_stones"
+
+
+def test_second_miss_in_a_row_says_what_it_can_do_and_offers_a_person(dispatcher, domain):
+    tracker = make_tracker("blah blah", intent="nlu_fallback", earlier_intents=["nlu_fallback"], slots={"disclaimer_shown": True})
+    ActionSuggestTopics().run(dispatcher, tracker, domain)
+    assert dispatcher.messages[0]["response"] == "utter_second_miss"
+
+
+def test_summary_follows_the_decision_table_and_clears_the_check(dispatcher, domain):
+    answers = {"scan": "ultrasound", "spots": "single", "symptoms": "no", "wide_ducts": "yes",
+               "mass": "no", "liver_disease": "no", "cancer_history": "no", "parasite_area": "unknown"}
+    events = ActionSummarizeCheck().run(dispatcher, make_tracker("no", intent="deny", slots=answers), domain)
+    texts = [m["text"] for m in dispatcher.messages]
+    rules = {rule.id: rule for rule in CONTENT.guidance.rules}
+    assert texts == [CONTENT.guidance.intro, rules["wide_ducts"].message, rules["not_sure"].message, CONTENT.guidance.closing]
+    assert dispatcher.messages[-1]["custom"]["rules"] == ["wide_ducts", "not_sure"]
+    slots = slot_events(events)
+    assert slots["check_answers"] == answers and slots["wide_ducts"] is None
+
+
+def test_feedback_is_recorded_with_the_topic(dispatcher, domain):
+    events = ActionRecordFeedback().run(dispatcher, make_tracker("not helpful", intent="feedback_unhelpful", slots={"topic": "cancer"}), domain)
+    assert slot_events(events)["feedback"] == {"topic": "cancer", "helpful": False}
+    assert dispatcher.messages[0]["response"] == "utter_feedback_sorry"
+
+
+def test_hand_off_without_a_webhook_gives_the_clinic_contact(dispatcher, domain, monkeypatch):
+    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
+    events = asyncio.run(ActionHandOff().run(dispatcher, make_tracker("a nurse please", intent="request_human"), domain))
+    assert CONTENT.clinic["contact"] in dispatcher.messages[0]["text"]
+    assert not [e for e in events if e["event"] == "pause"]
+
+
+def test_hand_off_posts_the_conversation_and_pauses(dispatcher, domain, monkeypatch, unused_tcp_port):
+    received = []
+
+    async def scenario():
+        async def handler(request):
+            received.append(await request.json())
+            return web.json_response({"ok": True})
+
+        app = web.Application()
+        app.router.add_post("/handoff", handler)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
+        try:
+            tracker = make_tracker("can I talk to a nurse", intent="request_human",
+                                   slots={"check_answers": {"scan": "ct"}, "topic": "cancer"})
+            return await ActionHandOff().run(dispatcher, tracker, domain)
+        finally:
+            await runner.cleanup()
+
+    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"http://127.0.0.1:{unused_tcp_port}/handoff")
+    events = asyncio.run(scenario())
+    assert [e["event"] for e in events] == ["pause"]
+    assert received[0]["conversation_id"] == "test-patient"
+    assert received[0]["questions"] == ["can I talk to a nurse"]
+    assert received[0]["check_answers"] == {"scan": "ct"}
+    assert dispatcher.messages[0]["text"] == CONTENT.clinic["handoff_sent"]
+
+
+@pytest.fixture
+def unused_tcp_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
