@@ -27,14 +27,22 @@ if [ "$mode" = shell ]; then
   exit 0
 fi
 
-echo ">> starting the Rasa server on port $rasa_port (REST channel)"
+# The HTTP API (used by staff to hand a conversation back) is on only with a token.
+api=()
+if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_AUTH_TOKEN"); fi
+
+echo ">> starting the Rasa server on port $rasa_port (REST channel; loading the model takes a few seconds)"
 $bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
-  --port "$rasa_port" --enable-api --cors "http://localhost:8080" &
+  --port "$rasa_port" "${api[@]}" &
 pids+=($!)
+ready=""
 for _ in $(seq 1 120); do
-  if curl -sf "http://127.0.0.1:$rasa_port/status" >/dev/null 2>&1 || curl -sf "http://127.0.0.1:$rasa_port/" >/dev/null 2>&1; then break; fi
+  if curl -s -X POST "http://127.0.0.1:$rasa_port/webhooks/rest/webhook" -H 'Content-Type: application/json' \
+       -d '{"sender": "startup-check", "message": "/greet"}' 2>/dev/null | grep -q text; then ready=yes; break; fi
+  if ! kill -0 "${pids[1]}" 2>/dev/null; then echo "ERROR: the Rasa server stopped (see the message above)." >&2; exit 1; fi
   sleep 1
 done
+[ -n "$ready" ] || { echo "ERROR: the Rasa server did not answer within 120 s." >&2; exit 1; }
 cat <<MSG
 
   The assistant is ready. Talk to it over the REST channel:

@@ -109,7 +109,7 @@ def test_hand_off_reaches_the_webhook_and_the_bot_stays_silent_until_handed_back
 
     resumed = requests.post(
         f"{base}/conversations/{patient}/tracker/events", params={"token": TOKEN},
-        json=[{"event": "resume"}], timeout=30,
+        json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}], timeout=30,
     )
     assert resumed.status_code == 200, resumed.text
     assert topic_of(say(servers, patient, "is it dangerous?")) == "dangerous"
