@@ -15,8 +15,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.content import Content, ContentError, Topic, load_content
+from privacy.masking import install_log_masking, mask
 
 logger = logging.getLogger(__name__)
+install_log_masking()
 
 try:
     CONTENT = load_content()
@@ -220,7 +222,7 @@ class ActionHandOff(Action):
         return {
             "event": "handoff_requested",
             "conversation_id": tracker.sender_id,
-            "questions": [text for text in texts if text and not text.startswith("/")],
+            "questions": [mask(text) for text in texts if text and not text.startswith("/")],
             "red_flags": sorted(signs),
             "check_answers": answers,
             "last_topic": tracker.get_slot("topic"),

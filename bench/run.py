@@ -1,0 +1,399 @@
+"""`make bench`: this project's configuration against Rasa's default one.
+
+For each configuration, on the same training data, domain, actions and tests:
+train it, serve it with the project's action server, time start-up, measure
+memory, put simulated patients on the REST channel at 1, 10 and 50 at once,
+and run the held-out NLU set and the conversation tests. Writes
+bench/results.md and bench/latency.png.
+
+    .venv/bin/python bench/run.py            # full run, about 15 minutes on 2 cores
+    .venv/bin/python bench/run.py --smoke    # serve models/current.tar.gz, a few messages, no training or tests
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Optional
+
+import aiohttp
+import matplotlib
+import requests
+import yaml
+
+matplotlib.use("Agg")  # no display on a server
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.e2e.conftest import BIN, free_port, wait_until  # noqa: E402
+
+BENCH = ROOT / "bench"
+CONFIGS = {"project": ROOT / "config.yml", "reference": BENCH / "reference" / "config.yml"}
+CONVERSATIONS: list[list[str]] = yaml.safe_load((BENCH / "conversations.yml").read_text())
+CONCURRENCY = (1, 10, 50)
+# Each load phase stops at whichever comes first, so a slow configuration
+# cannot stretch the run: (messages, seconds).
+FULL_LOAD = (3000, 20.0)
+SMOKE_LOAD = (10, 5.0)
+# The same for every process: no training cache (so `rasa train` really trains,
+# and never touches the project's .rasa/cache), no telemetry calls to the network.
+QUIET_ENV = dict(os.environ, RASA_MAX_CACHE_SIZE="0", RASA_TELEMETRY_ENABLED="false")
+
+START = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - START:6.1f}s] {message}", flush=True)
+
+
+@dataclass
+class Phase:
+    """One load phase: every answered message's latency in seconds."""
+
+    concurrency: int
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+    def percentile(self, p: int) -> Optional[float]:
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else None
+        return statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Figures:
+    """What one configuration measured; None where a step did not run (smoke)."""
+
+    train_s: Optional[float] = None
+    train_cpu_s: Optional[float] = None
+    ready_s: Optional[float] = None
+    rasa_rss_mb: Optional[float] = None
+    action_rss_mb: Optional[float] = None
+    accuracy: Optional[float] = None
+    stories: Optional[tuple[int, int]] = None  # (passed, total)
+    phases: dict[int, Phase] = field(default_factory=dict)
+
+
+def run_logged(args: list, log: Path, env: dict = QUIET_ENV) -> None:
+    with log.open("w") as out:
+        result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if result.returncode:
+        raise RuntimeError(f"{' '.join(map(str, args[:3]))} failed:\n{log.read_text()[-3000:]}")
+
+
+def train(config: Path, out: Path, name: str) -> tuple[Path, float, float]:
+    """(model, wall seconds, CPU seconds). CPU time says how much work training
+    is even when other jobs share the machine and stretch the wall time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    run_logged([BIN / "rasa", "train", "--config", config, "--domain", "domain.yml", "--data", "data",
+                "--out", out, "--fixed-model-name", name], out / f"{name}-train.log")
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return out / f"{name}.tar.gz", wall, cpu
+
+
+def start_tests(model: Path, out: Path, name: str) -> list[tuple[subprocess.Popen, Path]]:
+    """Starts the held-out NLU test and the conversation tests (no
+    --fail-on-prediction-errors: we want the pass rate, not the first failure)."""
+    commands = {
+        "nlu": ["test", "nlu", "--nlu", "tests/nlu_heldout.yml"],
+        "core": ["test", "core", "--stories", "tests/"],
+    }
+    started = []
+    for kind, command in commands.items():
+        log = out / f"{name}-test-{kind}.log"
+        args = [BIN / "rasa", *command, "--model", model, "--out", out / f"{name}-{kind}", "--no-plot"]
+        process = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=QUIET_ENV,
+                                   stdout=log.open("w"), stderr=subprocess.STDOUT)
+        started.append((process, log))
+    return started
+
+
+def read_tests(out: Path, name: str, figures: Figures) -> None:
+    figures.accuracy = json.loads((out / f"{name}-nlu" / "intent_report.json").read_text())["accuracy"]
+    stories = json.loads((out / f"{name}-core" / "story_report.json").read_text())["conversation_accuracy"]
+    figures.stories = (stories["correct"], stories["total"])
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children (Sanic workers), from /proc."""
+    total_kb = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # exited meanwhile
+    return total_kb / 1024
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def serve(model: Path, out: Path, name: str, figures: Figures) -> Iterator[str]:
+    """Runs the action server, then the Rasa server on free ports; records
+    start-up time (Rasa process start to first answered message) and memory.
+    Yields the REST webhook URL."""
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
+    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
+    endpoints_file = out / f"{name}-endpoints.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints))
+    url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+
+    action_log = out / f"{name}-actions.log"
+    actions = subprocess.Popen(
+        [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
+        cwd=ROOT, env=QUIET_ENV, stdout=action_log.open("w"), stderr=subprocess.STDOUT)
+    rasa = None
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=5).ok, 120, actions, action_log)
+        rasa_log = out / f"{name}-rasa.log"
+        started = time.perf_counter()
+        rasa = subprocess.Popen(
+            [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints_file),
+             "--credentials", str(ROOT / "credentials.yml"), "--port", str(rasa_port)],
+            cwd=ROOT, env=QUIET_ENV, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
+        # A patient's first message, through NLU, policies and the action server.
+        wait_until(lambda: bool(requests.post(url, json={"sender": "bench-ready", "message": "hello"}, timeout=30).json()),
+                   300, rasa, rasa_log)
+        figures.ready_s = time.perf_counter() - started
+        figures.rasa_rss_mb, figures.action_rss_mb = rss_mb(rasa.pid), rss_mb(actions.pid)
+        yield url
+    finally:
+        for process in (rasa, actions):
+            if process:
+                stop(process)
+
+
+async def patient(session: aiohttp.ClientSession, url: str, first: int, deadline: float,
+                  budget: list[int], phase: Phase) -> None:
+    """One simulated patient: runs the scripted conversations in turn, each
+    under a new conversation id, with no pause between messages."""
+    number = first
+    while True:
+        sender = f"bench-{uuid.uuid4().hex[:12]}"
+        for text in CONVERSATIONS[number % len(CONVERSATIONS)]:
+            if budget[0] <= 0 or time.perf_counter() >= deadline:
+                return
+            budget[0] -= 1
+            sent = time.perf_counter()
+            try:
+                async with session.post(url, json={"sender": sender, "message": text}) as response:
+                    await response.read()
+                    if response.status != 200:
+                        phase.errors += 1
+                        continue
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                phase.errors += 1
+                continue
+            phase.latencies.append(time.perf_counter() - sent)
+        number += 1
+
+
+async def load(url: str, concurrency: int, messages: int, seconds: float) -> Phase:
+    """`concurrency` patients at once, until `messages` were sent or `seconds` passed."""
+    phase = Phase(concurrency, [], 0, 0.0)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+        started = time.perf_counter()
+        budget = [messages]  # shared by all patients; a list so each can count it down
+        await asyncio.gather(*(patient(session, url, i, started + seconds, budget, phase) for i in range(concurrency)))
+        phase.seconds = time.perf_counter() - started
+    return phase
+
+
+def measure_load(url: str, figures: Figures, name: str, messages: int, seconds: float) -> None:
+    # Warm-up, not measured: every conversation once, so that first-call costs
+    # (graph tracing, connection set-up) do not count as latency.
+    asyncio.run(load(url, 1, sum(map(len, CONVERSATIONS)), 60.0))
+    for concurrency in CONCURRENCY:
+        phase = asyncio.run(load(url, concurrency, messages, seconds))
+        figures.phases[concurrency] = phase
+        progress(f"{name}: {concurrency:>2} at once: {len(phase.latencies)} answers, {phase.rate:.1f} msg/s, "
+                 f"p95 {1000 * (phase.percentile(95) or 0):.0f} ms, {phase.errors} errors")
+
+
+def rows(figures: Figures) -> list[tuple[str, Optional[float], str]]:
+    """The report's rows for one configuration: (label, value, format)."""
+    out: list[tuple[str, Optional[float], str]] = [
+        ("training time (s)", figures.train_s, "{:.0f}"),
+        ("training CPU time (s)", figures.train_cpu_s, "{:.0f}"),
+        ("ready: start to first answer (s)", figures.ready_s, "{:.1f}"),
+        ("Rasa server memory, RSS (MB)", figures.rasa_rss_mb, "{:.0f}"),
+        ("action server memory, RSS (MB)", figures.action_rss_mb, "{:.0f}"),
+        ("held-out intent accuracy", figures.accuracy, "{:.1%}"),
+        ("conversation tests passed", figures.stories and figures.stories[0] / figures.stories[1], "{:.0%}"),
+    ]
+    for concurrency in CONCURRENCY:
+        phase = figures.phases.get(concurrency)
+        for p in (50, 95, 99):
+            value = phase and phase.percentile(p)
+            out.append((f"latency p{p} at {concurrency} at once (ms)", value and 1000 * value, "{:.0f}"))
+        out.append((f"messages/s at {concurrency} at once", phase and phase.rate, "{:.1f}"))
+        out.append((f"errors at {concurrency} at once", phase and phase.errors, "{:.0f}"))
+    return out
+
+
+def cell(value: Optional[float], form: str) -> str:
+    return "n/a" if value is None else form.format(value)
+
+
+def ratio(mine: Optional[float], theirs: Optional[float]) -> str:
+    return f"{mine / theirs:.2f}" if mine is not None and theirs else "n/a"
+
+
+def targets(project: Figures, reference: Figures) -> list[str]:
+    """Issue 6's bar, met or not, from the figures above."""
+    def check(met: Optional[bool]) -> str:
+        return "n/a" if met is None else ("met" if met else "NOT met")
+
+    def both(a: Optional[float], b: Optional[float]) -> bool:
+        return a is not None and b is not None
+
+    rate, ref_rate = (f.phases.get(50) and f.phases[50].rate for f in (project, reference))
+    p95 = project.phases.get(10) and project.phases[10].percentile(95)
+    return [
+        f"- throughput at 50 at once >= 4x the reference: {check(rate >= 4 * ref_rate if both(rate, ref_rate) else None)}",
+        f"- p95 at 10 at once < 150 ms: {check(p95 < 0.150 if p95 is not None else None)}",
+        f"- training < 60 s: {check(project.train_s < 60 if project.train_s is not None else None)}",
+        f"- ready < 20 s: {check(project.ready_s < 20 if project.ready_s is not None else None)}",
+        f"- held-out accuracy >= the reference's: "
+        f"{check(project.accuracy >= reference.accuracy if both(project.accuracy, reference.accuracy) else None)}",
+        f"- every conversation test passes: "
+        f"{check(project.stories[0] == project.stories[1] if project.stories else None)}",
+    ]
+
+
+def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[int, float], load_average: str) -> None:
+    project, reference = results["project"], results["reference"]
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    lines = [
+        "# Benchmark: this project against Rasa's default configuration",
+        "",
+        f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}",
+        f"- machine: {os.cpu_count()} cores ({cpu}), load average at start {load_average}",
+        f"- load phases: each simulated patient runs scripted conversations (bench/conversations.yml) "
+        f"with no pause; a phase stops after {load_limits[0]} messages or {load_limits[1]:.0f} s; "
+        f"load generator on the same machine",
+        "- ratio: project / reference (below 1 is better for times and memory, above 1 for accuracy, "
+        "tests and messages/s)",
+        "",
+        "| figure | project | reference | ratio |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for (label, mine, form), (_, theirs, _) in zip(rows(project), rows(reference)):
+        lines.append(f"| {label} | {cell(mine, form)} | {cell(theirs, form)} | {ratio(mine, theirs)} |")
+    lines += ["", "Issue 6 targets:", "", *targets(project, reference), ""]
+    (out_dir / "results.md").write_text("\n".join(lines))
+    plot(results, out_dir / "latency.png")
+
+
+def plot(results: dict[str, Figures], path: Path) -> None:
+    figure, (latency, throughput) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for (name, figures), color in zip(results.items(), ("tab:blue", "tab:orange")):
+        levels = [c for c in CONCURRENCY if c in figures.phases and figures.phases[c].latencies]
+        if not levels:
+            continue
+        for p, style in ((50, "-"), (95, "--"), (99, ":")):
+            latency.plot(levels, [1000 * figures.phases[c].percentile(p) for c in levels], style, color=color,
+                         marker="o", label=f"{name} p{p}")
+        throughput.plot(levels, [figures.phases[c].rate for c in levels], "-", color=color, marker="o", label=name)
+    latency.set(xscale="log", yscale="log", xlabel="conversations at once", ylabel="answer latency (ms)",
+                title="REST answer latency")
+    throughput.set(xscale="log", xlabel="conversations at once", ylabel="messages / s", title="Throughput")
+    for axes in (latency, throughput):
+        axes.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--smoke", action="store_true",
+                        help="serve an already trained model under a few messages of load; no training, no tests, "
+                             "no reference")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz",
+                        help="the trained project model for --smoke")
+    parser.add_argument("--out", type=Path, help="where results.md and latency.png go (default bench/; "
+                                                   "required with --smoke, so that it never overwrites the real results)")
+    args = parser.parse_args(argv)
+    if args.smoke and args.out is None:
+        parser.error("--smoke needs --out")
+    args.out = args.out or BENCH
+    load_limits = SMOKE_LOAD if args.smoke else FULL_LOAD
+    load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    progress(f"{os.cpu_count()} cores, load average {load_average}")
+    results = {name: Figures() for name in CONFIGS}
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        if args.smoke:
+            with serve(args.model.resolve(), work, "project", results["project"]) as url:
+                progress(f"project: ready in {results['project'].ready_s:.1f} s")
+                measure_load(url, results["project"], "project", *load_limits)
+        else:
+            tests = []
+            for name, config in CONFIGS.items():
+                figures = results[name]
+                progress(f"{name}: training with {config.relative_to(ROOT)}")
+                model, figures.train_s, figures.train_cpu_s = train(config, work, name)
+                progress(f"{name}: trained in {figures.train_s:.0f} s ({figures.train_cpu_s:.0f} s CPU); serving")
+                with serve(model, work, name, figures) as url:
+                    progress(f"{name}: ready in {figures.ready_s:.1f} s, Rasa {figures.rasa_rss_mb:.0f} MB, "
+                             f"actions {figures.action_rss_mb:.0f} MB; load phases")
+                    measure_load(url, figures, name, *load_limits)
+                tests.append((name, model))
+            # Accuracy and pass rate are not timed, so all four test runs share the machine at the end.
+            progress("both: held-out NLU test and conversation tests")
+            running = [started for name, model in tests for started in start_tests(model, work, name)]
+            for process, log in running:
+                if process.wait():
+                    raise RuntimeError(f"{log.name}: rasa test failed:\n{log.read_text()[-3000:]}")
+            for name, figures in results.items():
+                read_tests(work, name, figures)
+                progress(f"{name}: accuracy {figures.accuracy:.1%}, conversation tests "
+                         f"{figures.stories[0]}/{figures.stories[1]}")
+        args.out.mkdir(parents=True, exist_ok=True)
+        write_report(results, args.out, load_limits, load_average)
+    progress(f"wrote {args.out / 'results.md'} and {args.out / 'latency.png'}")
+
+
+if __name__ == "__main__":
+    main()

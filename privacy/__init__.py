@@ -1,0 +1,1 @@
+"""Keeping patients' personal details out of what is stored and logged."""
