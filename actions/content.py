@@ -278,9 +278,9 @@ def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
     return Guidance(_text(path, "", data, "intro"), _text(path, "", data, "closing"), rules)
 
 
-def _load_clinic(path: Path) -> Dict[Text, Text]:
+def load_clinic(path: Path) -> Dict[Text, Text]:
     data = _read_yaml(path)
-    return {field: _text(path, "", data, field) for field in ("name", "contact", "handoff_sent", "handoff_unavailable")}
+    return {field: _text(path, "", data, field) for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again")}
 
 
 def load_content(directory: Path = CONTENT_DIR) -> Content:
@@ -292,5 +292,5 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         citations=citations,
         red_flags=load_red_flags(directory / "red_flags.yml"),
         guidance=_load_guidance(directory / "guidance.yml", citations),
-        clinic=_load_clinic(directory / "clinic.yml"),
+        clinic=load_clinic(directory / "clinic.yml"),
     )

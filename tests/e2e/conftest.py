@@ -7,8 +7,10 @@ import socket
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Dict, Iterator, NamedTuple
 
 import pytest
 import requests
@@ -61,36 +63,53 @@ def webhook():
     server.shutdown()
 
 
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory, webhook):
-    """(rest_url, rasa_base_url) of a running assistant."""
-    assert MODEL.is_file(), "no trained model: run `make train` first"
-    tmp = tmp_path_factory.mktemp("servers")
-    action_port, rasa_port = free_port(), free_port()
-    endpoints = tmp / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
-    env = dict(os.environ, HANDOFF_WEBHOOK_URL=webhook[0])
+class Servers(NamedTuple):
+    rest_url: str
+    base_url: str
+    database: Path
 
-    action_log = tmp / "actions.log"
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@contextmanager
+def running_servers(workdir: Path, database: Path, env: Dict[str, str]) -> Iterator[Servers]:
+    """The action server and the Rasa server (REST, HTTP API with a token),
+    keeping conversations in the SQLite file `database`."""
+    assert MODEL.is_file(), "no trained model: run `make train` first"
+    action_port, rasa_port = free_port(), free_port()
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: privacy.tracker_store.MaskingSQLTrackerStore\n  dialect: sqlite\n  db: {database}\n"
+    )
+    action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     actions = subprocess.Popen(
         [BIN / "rasa", "run", "actions", "--port", str(action_port), "--actions", "actions"],
-        cwd=ROOT, env=env, stdout=action_log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=action_log.open("a"), stderr=subprocess.STDOUT,
     )
-    rasa_log = tmp / "rasa.log"
     rasa = subprocess.Popen(
         [BIN / "rasa", "run", "--model", MODEL, "--endpoints", endpoints, "--credentials", ROOT / "credentials.yml",
          "--port", str(rasa_port), "--enable-api", "--auth-token", TOKEN],
-        cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=rasa_log.open("a"), stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{rasa_port}"
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok, 60, actions, action_log)
         wait_until(lambda: requests.get(f"{base}/status", params={"token": TOKEN}, timeout=2).ok, 180, rasa, rasa_log)
-        yield f"{base}/webhooks/rest/webhook", base
+        yield Servers(f"{base}/webhooks/rest/webhook", base, database)
     finally:
-        for process in (rasa, actions):
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(rasa)
+        stop(actions)
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory, webhook) -> Iterator[Servers]:
+    workdir = tmp_path_factory.mktemp("servers")
+    with running_servers(workdir, workdir / "conversations.db", dict(os.environ, HANDOFF_WEBHOOK_URL=webhook[0])) as running:
+        yield running

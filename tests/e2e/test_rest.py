@@ -15,8 +15,7 @@ CONTENT = load_content()
 
 
 def say(servers, sender, text):
-    rest_url, _ = servers
-    response = requests.post(rest_url, json={"sender": sender, "message": text}, timeout=60)
+    response = requests.post(servers.rest_url, json={"sender": sender, "message": text}, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -96,7 +95,6 @@ def test_bad_input_gets_a_polite_reply_and_the_server_stays_up(servers, text):
 
 
 def test_hand_off_reaches_the_webhook_and_the_bot_stays_silent_until_handed_back(servers, webhook):
-    _, base = servers
     patient = new_patient()
     say(servers, patient, "could it be cancer?")
     replies = say(servers, patient, "can I talk to a nurse please")
@@ -108,7 +106,7 @@ def test_hand_off_reaches_the_webhook_and_the_bot_stays_silent_until_handed_back
     assert say(servers, patient, "hello? anyone there?") == []
 
     resumed = requests.post(
-        f"{base}/conversations/{patient}/tracker/events", params={"token": TOKEN},
+        f"{servers.base_url}/conversations/{patient}/tracker/events", params={"token": TOKEN},
         json=[{"event": "resume"}, {"event": "action", "name": "action_listen"}], timeout=30,
     )
     assert resumed.status_code == 200, resumed.text

@@ -1,0 +1,169 @@
+"""Starts the real action server and two Rasa servers whose credentials file is
+written by `connectors/credentials.py` from environment variables, like a
+deployment:
+- `assistant`: clinic connector with text replies, Twilio SMS, Telegram (the
+  outbound Twilio and Telegram calls recorded by fake_messaging_apis.py);
+- `json_clinic`: clinic connector with JSON replies (the default format).
+Both deliver clinic replies to one local receiver, which stands in for the
+clinic's callback URL."""
+import json
+import os
+import subprocess
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional
+
+import pytest
+import requests
+
+from connectors.clinic import SIGNATURE_HEADER, sign
+from tests.e2e.conftest import BIN, MODEL, ROOT, TOKEN, free_port, wait_until
+
+CLINIC_SECRET = "test-clinic-secret"
+TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-twilio-token",
+          "TWILIO_NUMBER": "+15005550006"}
+TELEGRAM = {"TELEGRAM_TOKEN": "123456:TEST-token", "TELEGRAM_VERIFY": "clinic_test_bot",
+            "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook"}
+# Where the channel variables of the developer's own environment must not leak in.
+CHANNEL_VARIABLES = ("CLINIC_", "TWILIO_", "TELEGRAM_")
+
+
+class CallbackReceiver(BaseHTTPRequestHandler):
+    """The clinic's callback URL: keeps every delivery (raw body and signature).
+    Senders named "flaky-..." get a 503 on their first delivery, to exercise retries."""
+
+    deliveries: List[Dict[str, Any]] = []
+    refused: List[str] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        recipient = json.loads(body)["recipient_id"]
+        if recipient.startswith("flaky-") and recipient not in self.refused:
+            self.refused.append(recipient)
+            self.send_response(503)
+        else:
+            self.deliveries.append({"body": body, "signature": self.headers.get(SIGNATURE_HEADER)})
+            self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="session")
+def callback_url() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", free_port()), CallbackReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}/clinic/replies"
+    server.shutdown()
+
+
+def wait_for_reply(recipient: str, seconds: float = 30) -> Dict[str, Any]:
+    """The first (signature-checked) delivery to `recipient`, parsed; fails after `seconds`."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        for delivery in CallbackReceiver.deliveries:
+            payload = json.loads(delivery["body"])
+            if payload["recipient_id"] == recipient:
+                CallbackReceiver.deliveries.remove(delivery)
+                assert delivery["signature"] == sign(CLINIC_SECRET, delivery["body"]), "bad callback signature"
+                return payload
+        time.sleep(0.2)
+    raise AssertionError(f"no clinic callback for {recipient} within {seconds}s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def action_endpoints(tmp_path_factory) -> Iterator[Path]:
+    """endpoints.yml pointing at a running action server."""
+    tmp = tmp_path_factory.mktemp("actions")
+    port = free_port()
+    log = tmp / "actions.log"
+    process = subprocess.Popen(
+        [BIN / "rasa", "run", "actions", "--port", str(port), "--actions", "actions"],
+        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, process, log)
+        endpoints = tmp / "endpoints.yml"
+        endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{port}/webhook"\n')
+        yield endpoints
+    finally:
+        stop(process)
+
+
+@dataclass
+class Assistant:
+    base: str
+    api_log: Optional[Path] = None
+
+    def clinic(self, body: bytes, signature: Optional[str] = None) -> requests.Response:
+        headers = {"Content-Type": "application/json"}
+        if signature is not None:
+            headers[SIGNATURE_HEADER] = signature
+        return requests.post(f"{self.base}/webhooks/clinic/webhook", data=body, headers=headers, timeout=30)
+
+    def say(self, sender: str, text: str) -> Dict[str, Any]:
+        """Sends a signed clinic message and returns the reply delivered to the callback URL."""
+        body = json.dumps({"sender": sender, "message": text, "message_id": f"{sender}-{time.time()}"}).encode()
+        accepted = self.clinic(body, sign(CLINIC_SECRET, body))
+        assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}, accepted.text
+        return wait_for_reply(sender)
+
+    def tracker(self, sender: str) -> Dict[str, Any]:
+        reply = requests.get(f"{self.base}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=30)
+        reply.raise_for_status()
+        return reply.json()
+
+    def outbound(self, api: str) -> List[Dict[str, Any]]:
+        """Calls the server made to the (fake) `api`, oldest first."""
+        lines = self.api_log.read_text().splitlines() if self.api_log.exists() else []
+        return [entry for entry in map(json.loads, lines) if entry["api"] == api]
+
+
+@contextmanager
+def rasa_server(tmp: Path, endpoints: Path, channel_env: Dict[str, str]) -> Iterator[Assistant]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(CHANNEL_VARIABLES)}
+    env.update(channel_env, FAKE_API_LOG=str(tmp / "outbound.jsonl"))
+    credentials = tmp / "credentials.yml"
+    subprocess.run([BIN / "python", "-m", "connectors.credentials", credentials], cwd=ROOT, env=env, check=True)
+    port = free_port()
+    log = tmp / "rasa.log"
+    process = subprocess.Popen(
+        [BIN / "python", Path(__file__).with_name("fake_messaging_apis.py"), "run", "--model", MODEL,
+         "--endpoints", endpoints, "--credentials", credentials, "--port", str(port),
+         "--enable-api", "--auth-token", TOKEN],
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: requests.get(f"{base}/status", params={"token": TOKEN}, timeout=2).ok, 180, process, log)
+        yield Assistant(base, tmp / "outbound.jsonl")
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory, action_endpoints, callback_url) -> Iterator[Assistant]:
+    env = dict(CLINIC_SECRET=CLINIC_SECRET, CLINIC_CALLBACK_URL=callback_url, CLINIC_REPLY_FORMAT="text",
+               **TWILIO, **TELEGRAM)
+    with rasa_server(tmp_path_factory.mktemp("assistant"), action_endpoints, env) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def json_clinic(tmp_path_factory, action_endpoints, callback_url) -> Iterator[Assistant]:
+    env = dict(CLINIC_SECRET=CLINIC_SECRET, CLINIC_CALLBACK_URL=callback_url)
+    with rasa_server(tmp_path_factory.mktemp("json_clinic"), action_endpoints, env) as server:
+        yield server
