@@ -42,7 +42,24 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import BIN, free_port, wait_until  # noqa: E402
 
 BENCH = ROOT / "bench"
-CONFIGS = {"project": ROOT / "config.yml", "reference": BENCH / "reference" / "config.yml"}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What is compared: a model configuration and how it is served."""
+
+    config: Path
+    credentials: Path
+    endpoints: Path
+
+
+REFERENCE = BENCH / "reference"
+SETUPS = {
+    # The project as `make run` serves it.
+    "project": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.yml"),
+    # Rasa's default pipeline and policies, served like a fresh `rasa init` bot.
+    "reference": Setup(REFERENCE / "config.yml", REFERENCE / "credentials.yml", REFERENCE / "endpoints.yml"),
+}
 CONVERSATIONS: list[list[str]] = yaml.safe_load((BENCH / "conversations.yml").read_text())
 CONCURRENCY = (1, 10, 50)
 # Each load phase stops at whichever comes first, so a slow configuration
@@ -161,16 +178,26 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def endpoints_for(setup: Setup, action_port: int, out: Path, name: str) -> Path:
+    """The setup's endpoints, pointed at our action server; an SQLite tracker
+    store goes to a scratch file, so that the benchmark never writes to the
+    project's conversations."""
+    endpoints = yaml.safe_load(setup.endpoints.read_text()) or {}
+    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
+    if (endpoints.get("tracker_store") or {}).get("dialect") == "sqlite":
+        endpoints["tracker_store"]["db"] = str(out / f"{name}-conversations.db")
+    path = out / f"{name}-endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints))
+    return path
+
+
 @contextmanager
-def serve(model: Path, out: Path, name: str, figures: Figures) -> Iterator[str]:
+def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> Iterator[str]:
     """Runs the action server, then the Rasa server on free ports; records
     start-up time (Rasa process start to first answered message) and memory.
     Yields the REST webhook URL."""
     action_port, rasa_port = free_port(), free_port()
-    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text()) or {}
-    endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
-    endpoints_file = out / f"{name}-endpoints.yml"
-    endpoints_file.write_text(yaml.safe_dump(endpoints))
+    endpoints = endpoints_for(setup, action_port, out, name)
     url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
 
     action_log = out / f"{name}-actions.log"
@@ -183,8 +210,8 @@ def serve(model: Path, out: Path, name: str, figures: Figures) -> Iterator[str]:
         rasa_log = out / f"{name}-rasa.log"
         started = time.perf_counter()
         rasa = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints_file),
-             "--credentials", str(ROOT / "credentials.yml"), "--port", str(rasa_port)],
+            [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+             "--credentials", str(setup.credentials), "--port", str(rasa_port)],
             cwd=ROOT, env=QUIET_ENV, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
         # A patient's first message, through NLU, policies and the action server.
         wait_until(lambda: bool(requests.post(url, json={"sender": "bench-ready", "message": "hello"}, timeout=30).json()),
@@ -360,22 +387,22 @@ def main(argv: Optional[list[str]] = None) -> None:
     load_limits = SMOKE_LOAD if args.smoke else FULL_LOAD
     load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
     progress(f"{os.cpu_count()} cores, load average {load_average}")
-    results = {name: Figures() for name in CONFIGS}
+    results = {name: Figures() for name in SETUPS}
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         if args.smoke:
-            with serve(args.model.resolve(), work, "project", results["project"]) as url:
+            with serve(SETUPS["project"], args.model.resolve(), work, "project", results["project"]) as url:
                 progress(f"project: ready in {results['project'].ready_s:.1f} s")
                 measure_load(url, results["project"], "project", *load_limits)
         else:
             tests = []
-            for name, config in CONFIGS.items():
+            for name, setup in SETUPS.items():
                 figures = results[name]
-                progress(f"{name}: training with {config.relative_to(ROOT)}")
-                model, figures.train_s, figures.train_cpu_s = train(config, work, name)
+                progress(f"{name}: training with {setup.config.relative_to(ROOT)}")
+                model, figures.train_s, figures.train_cpu_s = train(setup.config, work, name)
                 progress(f"{name}: trained in {figures.train_s:.0f} s ({figures.train_cpu_s:.0f} s CPU); serving")
-                with serve(model, work, name, figures) as url:
+                with serve(setup, model, work, name, figures) as url:
                     progress(f"{name}: ready in {figures.ready_s:.1f} s, Rasa {figures.rasa_rss_mb:.0f} MB, "
                              f"actions {figures.action_rss_mb:.0f} MB; load phases")
                     measure_load(url, figures, name, *load_limits)

@@ -1,6 +1,6 @@
 """Serves the demo clinic page with the chat widget, on loopback only.
 
-    python webchat/serve.py [--port 8080]
+    python webchat/serve.py [--port 8080] [--rasa-url http://localhost:5005]
 
 Only the page's own files are served (not package.json, node_modules or this
 script); socket.io-client comes from node_modules, installed by `npm ci`.
@@ -11,10 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+DEFAULT_RASA_URL = "http://localhost:5005"  # the server address written in index.html
 SOCKET_IO = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
 FILES = {
-    "/": HERE / "index.html",
-    "/index.html": HERE / "index.html",
     "/widget.js": HERE / "widget.js",
     "/widget.css": HERE / "widget.css",
     "/vendor/socket.io.min.js": SOCKET_IO,
@@ -23,14 +22,20 @@ TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 
 
 class Handler(BaseHTTPRequestHandler):
+    rasa_url = DEFAULT_RASA_URL
+
     def do_GET(self):
-        path = FILES.get(self.path.split("?")[0])
-        if path is None:
+        path = self.path.split("?")[0]
+        if path in ("/", "/index.html"):
+            self.send(".html", (HERE / "index.html").read_text().replace(DEFAULT_RASA_URL, self.rasa_url).encode())
+        elif path in FILES:
+            self.send(FILES[path].suffix, FILES[path].read_bytes())
+        else:
             self.send_error(404)
-            return
-        body = path.read_bytes()
+
+    def send(self, suffix, body):
         self.send_response(200)
-        self.send_header("Content-Type", TYPES[path.suffix] + "; charset=utf-8")
+        self.send_header("Content-Type", TYPES[suffix] + "; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache")  # edits show on reload
         self.end_headers()
@@ -43,11 +48,13 @@ class Handler(BaseHTTPRequestHandler):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8080)
-    port = parser.parse_args().port
+    parser.add_argument("--rasa-url", default=DEFAULT_RASA_URL, help="the Rasa server the demo page talks to")
+    args = parser.parse_args()
+    Handler.rasa_url = args.rasa_url
     if not SOCKET_IO.is_file():
         sys.exit(f"socket.io-client is not installed: run `npm ci` in {HERE}")
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    print(f"Demo clinic page with the chat widget: http://localhost:{port}/", flush=True)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"Demo clinic page with the chat widget: http://localhost:{args.port}/ (talks to {args.rasa_url})", flush=True)
     server.serve_forever()
 
 

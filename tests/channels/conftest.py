@@ -106,7 +106,7 @@ def action_endpoints(tmp_path_factory) -> Iterator[Path]:
 @dataclass
 class Assistant:
     base: str
-    api_log: Optional[Path] = None
+    api_log: Path
 
     def clinic(self, body: bytes, signature: Optional[str] = None) -> requests.Response:
         headers = {"Content-Type": "application/json"}

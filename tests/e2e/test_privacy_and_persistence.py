@@ -16,9 +16,9 @@ PERSONAL = {
 }
 
 
-def stored_texts(database):
+def stored_events(database, conversation_id):
     with sqlite3.connect(database) as connection:
-        return [row[0] for row in connection.execute("select data from events")]
+        return [row[0] for row in connection.execute("select data from events where sender_id = ?", (conversation_id,))]
 
 
 def test_personal_details_never_reach_the_database(servers):
@@ -26,8 +26,8 @@ def test_personal_details_never_reach_the_database(servers):
     message = (f"my number is {PERSONAL['phone']}, email {PERSONAL['email']}, born {PERSONAL['date of birth']}, "
                f"{PERSONAL['record number']}. is it dangerous?")
     assert say(servers, patient, message)
-    stored = "\n".join(stored_texts(servers.database))
-    assert patient in stored
+    stored = "\n".join(stored_events(servers.database, patient))
+    assert '"event": "user"' in stored
     for kind, value in PERSONAL.items():
         assert value not in stored, f"raw {kind} reached the database"
     for token in ("[phone]", "[email]", "[date]", "[record number]"):

@@ -1,0 +1,173 @@
+"""A patient uses the chat widget on the demo clinic page, in headless Chromium
+driven by Playwright, against the real servers. Screenshots go to results/."""
+from pathlib import Path
+
+import pytest
+
+from actions.content import load_content
+from tests.e2e.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="browser tests need Chromium at /usr/bin/chromium: `apt-get install -y chromium` (Debian)",
+)
+# Without the background-networking flags Chromium keeps calling Google's hosts,
+# which this machine's closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+RESULTS = ROOT / "results"
+RASA_WEBCHAT = ROOT / "webchat" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
+CONTENT = load_content()
+WAIT = 30_000  # ms; the first answer of a fresh server takes a few seconds
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, chat_servers):
+    """open_page(width, height) -> a page of the demo clinic site, its widget talking
+    to the test's Rasa server (the only change to the page: the server address)."""
+    contexts = []
+    page_html = (ROOT / "webchat" / "index.html").read_text().replace("http://localhost:5005", chat_servers.rasa_url)
+
+    def open_page(width=1280, height=800):
+        context = browser.new_context(viewport={"width": width, "height": height})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(WAIT)
+        page.route(f"{chat_servers.demo_url}/", lambda route: route.fulfill(body=page_html, content_type="text/html"))
+        page.goto(f"{chat_servers.demo_url}/")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def ask(page, text):
+    """Types a question, sees the typing indicator, waits for the answer's source line."""
+    citations = page.locator(".lc-citation").count()
+    page.get_by_label("Your question").fill(text)
+    page.get_by_label("Your question").press("Enter")
+    page.locator(".lc-typing").wait_for(state="visible")
+    page.locator(".lc-citation").nth(citations).wait_for()
+
+
+def bot_texts(page):
+    return page.locator(".lc-bot .lc-text").all_inner_texts()
+
+
+def open_chat(page):
+    page.get_by_role("button", name="Questions? Chat with us").click()
+    greeting = page.locator(".lc-bot").first
+    greeting.wait_for()
+    return greeting
+
+
+def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page):
+    page = open_page()
+    open_chat(page)
+
+    dangerous = CONTENT.topics["dangerous"]
+    ask(page, "is it dangerous?")
+    assert dangerous.short_answer in bot_texts(page)
+    assert page.locator(".lc-citation .lc-text").last.inner_text() == f"Source: {CONTENT.source_line(dangerous)}"
+
+    # A related question under the source line, clicked.
+    suggestion = page.locator(".lc-citation .lc-reply").first
+    title = suggestion.inner_text()
+    clicked = next(topic for topic in CONTENT.topics.values() if topic.question == title)
+    citations = page.locator(".lc-citation").count()
+    suggestion.click()
+    page.locator(".lc-citation").nth(citations).wait_for()
+    assert page.locator(".lc-user .lc-text").last.inner_text() == title
+    assert clicked.short_answer in bot_texts(page)
+
+    # A warning sign: the warning text in the alert style.
+    warning = CONTENT.red_flags.warning(CONTENT.red_flags.find("my eyes are yellow"))
+    page.get_by_label("Your question").fill("my eyes are yellow")
+    page.get_by_label("Your question").press("Enter")
+    alert = page.locator(".lc-alert")
+    alert.wait_for()
+    assert alert.locator(".lc-text").inner_text() == warning
+    assert alert.locator(".lc-alert-label").inner_text().lower() == "warning"
+    assert alert.evaluate("node => getComputedStyle(node).borderLeftWidth") == "8px"
+    page.wait_for_timeout(1500)  # the disclaimer may still follow
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=RESULTS / "webchat.png")
+
+    # Reload: the same messages, the warning still styled, and the server still
+    # knows the conversation ("tell me more" is about the clicked topic).
+    history = page.locator(".lc-msg .lc-text").all_inner_texts()
+    page.reload()
+    page.locator(".lc-msg").first.wait_for()
+    assert page.locator(".lc-msg .lc-text").all_inner_texts() == history
+    assert page.locator(".lc-alert .lc-text").inner_text() == warning
+    ask(page, "tell me more")
+    assert clicked.explanation in bot_texts(page)
+
+    # Keyboard only: a suggestion button taken with Enter.
+    button = page.locator(".lc-reply").last
+    title = button.inner_text()
+    users = page.locator(".lc-user").count()
+    button.focus()
+    page.keyboard.press("Enter")
+    page.locator(".lc-user").nth(users).wait_for()
+    assert page.locator(".lc-user .lc-text").last.inner_text() == title
+
+
+def test_phone_width(open_page):
+    page = open_page(375, 740)
+    open_chat(page)
+    ask(page, "could it be cancer?")
+    panel = page.locator(".lc-panel").bounding_box()
+    assert (panel["x"], panel["width"]) == (0, 375)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for box in (page.locator(".lc-msg").nth(i).bounding_box() for i in range(page.locator(".lc-msg").count())):
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+    RESULTS.mkdir(exist_ok=True)
+    page.screenshot(path=RESULTS / "webchat-375.png")
+
+
+def test_widget_reconnects_after_the_server_restarts(open_page, chat_servers):
+    page = open_page()
+    open_chat(page)
+    ask(page, "what causes it?")
+    chat_servers.restart_rasa()
+    ask(page, "is it dangerous?")  # socket.io-client retries at least every 5 s
+    assert CONTENT.topics["dangerous"].short_answer in bot_texts(page)
+    assert page.locator(".lc-status").inner_text() == ""
+
+
+def test_rasa_webchat_talks_to_the_server(browser, chat_servers):
+    """botfront's rasa-webchat 1.0.1 (npm, devDependency), its own bundle, on a test page."""
+    assert RASA_WEBCHAT.is_file(), "rasa-webchat is not installed: run `npm ci` in webchat/"
+    page_html = f"""<!doctype html><html lang="en"><body>
+        <script src="/rasa-webchat.js"></script>
+        <script>WebChat.default({{socketUrl: "{chat_servers.rasa_url}", socketPath: "/socket.io/",
+                                   initPayload: "/greet", title: "rasa-webchat", params: {{storage: "session"}}}}, null);
+        </script></body></html>"""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT)
+        page.route(f"{chat_servers.demo_url}/rasa-webchat.html",
+                   lambda route: route.fulfill(body=page_html, content_type="text/html"))
+        page.route(f"{chat_servers.demo_url}/rasa-webchat.js", lambda route: route.fulfill(path=RASA_WEBCHAT))
+        page.goto(f"{chat_servers.demo_url}/rasa-webchat.html")
+        page.locator(".rw-launcher").click()
+        page.locator(".rw-response").first.wait_for()
+        page.locator(".rw-new-message").fill("is it dangerous?")
+        page.locator(".rw-new-message").press("Enter")
+        page.get_by_text(CONTENT.topics["dangerous"].short_answer).wait_for()
+    finally:
+        context.close()

@@ -1,0 +1,68 @@
+"""Unit tests of the credentials file written from environment variables."""
+import pytest
+from rasa.core.channels.telegram import TelegramInput
+from rasa.core.run import create_http_input_channels
+
+from connectors.clinic import ClinicInput
+from connectors.credentials import build, main
+from connectors.sms import SmsInput
+
+ALL = {
+    "CLINIC_SECRET": "clinic-secret", "CLINIC_CALLBACK_URL": "https://portal.clinic.example/bot",
+    "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "twilio-secret", "TWILIO_NUMBER": "+15005550006",
+    "TELEGRAM_TOKEN": "123:telegram-secret", "TELEGRAM_VERIFY": "clinic_bot",
+    "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook",
+}
+
+
+def test_without_variables_only_rest_and_socketio_are_on():
+    credentials, report = build({})
+    assert credentials == {
+        "rest": None,
+        "socketio": {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True},
+    }
+    assert report[:2] == ["rest: on", "socketio: on"]
+    assert all(": off (set " in line for line in report[2:])
+
+
+def test_all_channels_on_with_secrets_as_references():
+    credentials, report = build(ALL)
+    assert credentials["connectors.clinic.ClinicInput"] == {
+        "secret": "${CLINIC_SECRET}", "callback_url": "${CLINIC_CALLBACK_URL}", "reply_format": "json"}
+    assert credentials["connectors.sms.SmsInput"] == {
+        "account_sid": "${TWILIO_ACCOUNT_SID}", "auth_token": "${TWILIO_AUTH_TOKEN}", "twilio_number": "${TWILIO_NUMBER}"}
+    assert credentials["telegram"] == {
+        "access_token": "${TELEGRAM_TOKEN}", "verify": "${TELEGRAM_VERIFY}", "webhook_url": "${TELEGRAM_WEBHOOK_URL}"}
+    assert "twilio: on (SMS) at /webhooks/twilio/webhook" in report
+
+
+def test_whatsapp_number_text_replies_and_public_twilio_url():
+    env = dict(ALL, TWILIO_NUMBER="whatsapp:+14155238886", CLINIC_REPLY_FORMAT="text",
+               TWILIO_WEBHOOK_URL="https://bot.clinic.example/webhooks/twilio/webhook")
+    credentials, report = build(env)
+    assert credentials["connectors.clinic.ClinicInput"]["reply_format"] == "text"
+    assert credentials["connectors.sms.SmsInput"]["webhook_url"] == "${TWILIO_WEBHOOK_URL}"
+    assert "twilio: on (WhatsApp) at /webhooks/twilio/webhook" in report
+
+
+@pytest.mark.parametrize("missing", ["CLINIC_CALLBACK_URL", "TWILIO_NUMBER", "TELEGRAM_VERIFY"])
+def test_a_partly_configured_channel_stays_off_with_a_warning(missing):
+    credentials, report = build(dict(ALL, **{missing: ""}))
+    assert len(credentials) == 4
+    assert any(line.endswith(f"WARNING: {missing} not set") for line in report)
+
+
+def test_rasa_reads_the_written_file_and_builds_the_channels(tmp_path, monkeypatch, capsys):
+    for name, value in ALL.items():
+        monkeypatch.setenv(name, value)
+    path = tmp_path / "credentials.yml"
+    main([str(path)])
+    assert "telegram: on" in capsys.readouterr().out
+    written = path.read_text()
+    assert not any(secret in written for secret in ("clinic-secret", "twilio-secret", "telegram-secret"))
+
+    channels = {type(channel): channel for channel in create_http_input_channels(None, str(path))}
+    assert channels[ClinicInput].secret == "clinic-secret"
+    assert channels[SmsInput].auth_token == "twilio-secret"
+    assert channels[TelegramInput].access_token == "123:telegram-secret"
+    assert channels[TelegramInput].verify == "clinic_bot"
