@@ -1,7 +1,10 @@
 """Starts, once for the browser tests, the real action server, the Rasa server
-with the socket.io channel (the same section as credentials.yml) and the demo
-clinic page (webchat/serve.py)."""
+with the socket.io channel (the same section as credentials.yml), the demo
+clinic page (webchat/serve.py) and a static server for pages tests write."""
 import subprocess
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -29,9 +32,13 @@ def stop(process: subprocess.Popen) -> None:
 class ChatServers:
     def __init__(self, tmp: Path):
         self.tmp = tmp
-        self.rasa_port, self.demo_port = free_port(), free_port()
+        self.rasa_port, self.demo_port, self.pages_port = free_port(), free_port(), free_port()
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.demo_url = f"http://127.0.0.1:{self.demo_port}"
+        # Pages must come from a real server: Chromium refuses a page that Playwright
+        # fulfils itself access to a loopback address (Local Network Access).
+        self.pages_dir = tmp / "pages"
+        self.pages_url = f"http://127.0.0.1:{self.pages_port}"
         self.rasa = None
 
     def start_rasa(self) -> None:
@@ -39,7 +46,7 @@ class ChatServers:
         self.rasa = subprocess.Popen(
             [BIN / "rasa", "run", "--model", MODEL, "--endpoints", self.tmp / "endpoints.yml",
              "--credentials", self.tmp / "credentials.yml", "--port", str(self.rasa_port),
-             "--cors", self.demo_url, "--enable-api", "--auth-token", TOKEN],
+             "--cors", self.demo_url, self.pages_url, "--enable-api", "--auth-token", TOKEN],
             cwd=ROOT, stdout=log.open("a"), stderr=subprocess.STDOUT,
         )
         wait_until(lambda: requests.get(f"{self.rasa_url}/status", params={"token": TOKEN}, timeout=2).ok,
@@ -65,15 +72,20 @@ def chat_servers(tmp_path_factory):
         cwd=ROOT, stdout=action_log.open("w"), stderr=subprocess.STDOUT,
     )
     demo = subprocess.Popen(
-        [BIN / "python", ROOT / "webchat" / "serve.py", "--port", str(servers.demo_port)],
+        [BIN / "python", ROOT / "webchat" / "serve.py", "--port", str(servers.demo_port), "--rasa-url", servers.rasa_url],
         cwd=ROOT, stdout=demo_log.open("w"), stderr=subprocess.STDOUT,
     )
+    servers.pages_dir.mkdir()
+    pages = ThreadingHTTPServer(("127.0.0.1", servers.pages_port),
+                                partial(SimpleHTTPRequestHandler, directory=servers.pages_dir))
+    threading.Thread(target=pages.serve_forever, daemon=True).start()
     try:
         wait_until(lambda: requests.get(servers.demo_url, timeout=2).ok, 20, demo, demo_log)
         wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok, 60, actions, action_log)
         servers.start_rasa()
         yield servers
     finally:
+        pages.shutdown()
         for process in (servers.rasa, actions, demo):
             if process:
                 stop(process)

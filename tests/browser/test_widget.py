@@ -34,18 +34,15 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, chat_servers):
-    """open_page(width, height) -> a page of the demo clinic site, its widget talking
-    to the test's Rasa server (the only change to the page: the server address)."""
+    """open_page(url, width, height) -> the page, in a browser context of its own."""
     contexts = []
-    page_html = (ROOT / "webchat" / "index.html").read_text().replace("http://localhost:5005", chat_servers.rasa_url)
 
-    def open_page(width=1280, height=800):
+    def open_page(url, width=1280, height=800):
         context = browser.new_context(viewport={"width": width, "height": height})
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(WAIT)
-        page.route(f"{chat_servers.demo_url}/", lambda route: route.fulfill(body=page_html, content_type="text/html"))
-        page.goto(f"{chat_servers.demo_url}/")
+        page.goto(url)
         return page
 
     yield open_page
@@ -73,8 +70,8 @@ def open_chat(page):
     return greeting
 
 
-def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page):
-    page = open_page()
+def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page, chat_servers):
+    page = open_page(f"{chat_servers.demo_url}/")
     open_chat(page)
 
     dangerous = CONTENT.topics["dangerous"]
@@ -125,8 +122,8 @@ def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page):
     assert page.locator(".lc-user .lc-text").last.inner_text() == title
 
 
-def test_phone_width(open_page):
-    page = open_page(375, 740)
+def test_phone_width(open_page, chat_servers):
+    page = open_page(f"{chat_servers.demo_url}/", 375, 740)
     open_chat(page)
     ask(page, "could it be cancer?")
     panel = page.locator(".lc-panel").bounding_box()
@@ -139,7 +136,7 @@ def test_phone_width(open_page):
 
 
 def test_widget_reconnects_after_the_server_restarts(open_page, chat_servers):
-    page = open_page()
+    page = open_page(f"{chat_servers.demo_url}/")
     open_chat(page)
     ask(page, "what causes it?")
     chat_servers.restart_rasa()
@@ -148,26 +145,18 @@ def test_widget_reconnects_after_the_server_restarts(open_page, chat_servers):
     assert page.locator(".lc-status").inner_text() == ""
 
 
-def test_rasa_webchat_talks_to_the_server(browser, chat_servers):
-    """botfront's rasa-webchat 1.0.1 (npm, devDependency), its own bundle, on a test page."""
+def test_rasa_webchat_talks_to_the_server(open_page, chat_servers):
+    """botfront's rasa-webchat 1.0.1 (npm devDependency), its own bundle, on a test page."""
     assert RASA_WEBCHAT.is_file(), "rasa-webchat is not installed: run `npm ci` in webchat/"
-    page_html = f"""<!doctype html><html lang="en"><body>
-        <script src="/rasa-webchat.js"></script>
+    (chat_servers.pages_dir / "rasa-webchat.js").write_bytes(RASA_WEBCHAT.read_bytes())
+    (chat_servers.pages_dir / "rasa-webchat.html").write_text(f"""<!doctype html><html lang="en"><body>
+        <script src="rasa-webchat.js"></script>
         <script>WebChat.default({{socketUrl: "{chat_servers.rasa_url}", socketPath: "/socket.io/",
                                    initPayload: "/greet", title: "rasa-webchat", params: {{storage: "session"}}}}, null);
-        </script></body></html>"""
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.set_default_timeout(WAIT)
-        page.route(f"{chat_servers.demo_url}/rasa-webchat.html",
-                   lambda route: route.fulfill(body=page_html, content_type="text/html"))
-        page.route(f"{chat_servers.demo_url}/rasa-webchat.js", lambda route: route.fulfill(path=RASA_WEBCHAT))
-        page.goto(f"{chat_servers.demo_url}/rasa-webchat.html")
-        page.locator(".rw-launcher").click()
-        page.locator(".rw-response").first.wait_for()
-        page.locator(".rw-new-message").fill("is it dangerous?")
-        page.locator(".rw-new-message").press("Enter")
-        page.get_by_text(CONTENT.topics["dangerous"].short_answer).wait_for()
-    finally:
-        context.close()
+        </script></body></html>""")
+    page = open_page(f"{chat_servers.pages_url}/rasa-webchat.html")
+    page.locator(".rw-launcher").click()
+    page.locator(".rw-response").first.wait_for()
+    page.locator(".rw-new-message").fill("is it dangerous?")
+    page.locator(".rw-new-message").press("Enter")
+    page.get_by_text(CONTENT.topics["dangerous"].short_answer).wait_for()
