@@ -14,13 +14,15 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run shell test test-unit test-data test-stories test-nlu test-e2e lock clean
+.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-load lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa REST :5005)"
 	@echo "make shell  - talk to the assistant in the terminal (rasa shell)"
 	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, end-to-end"
 	@echo "make train  - train the model if data, domain or config changed"
+	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers, 2 action workers"
+	@echo "make test-load - load and fault tests (PostgreSQL, Redis, two Rasa processes, one killed)"
 	@echo "make lock   - re-pin constraints.txt from the current .venv"
 
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -42,6 +44,11 @@ train: $(MODEL)
 
 run: $(MODEL)
 	@scripts/serve.sh run
+
+# Clinic profile: conversations in PostgreSQL, a Redis lock store, several workers.
+run-prod: $(MODEL)
+	@ENDPOINTS=endpoints.prod.yml SANIC_WORKERS=$${SANIC_WORKERS:-2} ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-2} \
+		scripts/serve.sh run
 
 shell: $(MODEL)
 	@scripts/serve.sh shell
@@ -70,6 +77,10 @@ test-nlu: $(MODEL)
 test-e2e: $(MODEL)
 	@echo ">> end-to-end: real action server + Rasa server over HTTP"
 	@$(BIN)/pytest -q tests/e2e
+
+test-load: $(MODEL)
+	@echo ">> load and fault tests: 50 conversations x 20 turns, two Rasa processes, one killed midway"
+	@$(BIN)/pytest -q -s tests/load
 
 lock: $(VENV)/.installed
 	@{ echo "# Full pinned set for .venv (pip freeze). Regenerate with: make lock"; $(BIN)/pip freeze --exclude-editable; } > constraints.txt

@@ -36,6 +36,7 @@ import yaml
 
 matplotlib.use("Agg")  # no display on a server
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullLocator, ScalarFormatter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -85,6 +86,7 @@ class Phase:
     latencies: list[float]
     errors: int
     seconds: float
+    server_cpu_s: float = 0.0  # Rasa server and action server together
 
     def percentile(self, p: int) -> Optional[float]:
         if len(self.latencies) < 2:
@@ -94,6 +96,10 @@ class Phase:
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_ms_per_answer(self) -> Optional[float]:
+        return 1000 * self.server_cpu_s / len(self.latencies) if self.latencies else None
 
 
 @dataclass
@@ -153,20 +159,37 @@ def read_tests(out: Path, name: str, figures: Figures) -> None:
     figures.stories = (stories["correct"], stories["total"])
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (Sanic workers), from /proc."""
-    total_kb = 0
-    pending = [pid]
+def process_tree(pid: int) -> list[int]:
+    """A process and its descendants (Sanic workers), from /proc."""
+    tree, pending = [], [pid]
     while pending:
         current = pending.pop()
         try:
-            status = Path(f"/proc/{current}/status").read_text()
-            total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
             for task in Path(f"/proc/{current}/task").iterdir():
                 pending += [int(child) for child in (task / "children").read_text().split()]
-        except (FileNotFoundError, ProcessLookupError):
+        except FileNotFoundError:
             continue  # exited meanwhile
+        tree.append(current)
+    return tree
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory (VmRSS) of a process tree."""
+    total_kb = 0
+    for member in process_tree(pid):
+        status = Path(f"/proc/{member}/status").read_text()
+        total_kb += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:")))
     return total_kb / 1024
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU time (user + system) used so far by these process trees. Unlike
+    latency, CPU per answer barely changes when other jobs share the machine."""
+    ticks = 0
+    for member in (m for pid in pids for m in process_tree(pid)):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -192,10 +215,10 @@ def endpoints_for(setup: Setup, action_port: int, out: Path, name: str) -> Path:
 
 
 @contextmanager
-def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> Iterator[str]:
+def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> Iterator[tuple[str, list[int]]]:
     """Runs the action server, then the Rasa server on free ports; records
     start-up time (Rasa process start to first answered message) and memory.
-    Yields the REST webhook URL."""
+    Yields the REST webhook URL and the two servers' process ids."""
     action_port, rasa_port = free_port(), free_port()
     endpoints = endpoints_for(setup, action_port, out, name)
     url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
@@ -218,7 +241,7 @@ def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> 
                    300, rasa, rasa_log)
         figures.ready_s = time.perf_counter() - started
         figures.rasa_rss_mb, figures.action_rss_mb = rss_mb(rasa.pid), rss_mb(actions.pid)
-        yield url
+        yield url, [rasa.pid, actions.pid]
     finally:
         for process in (rasa, actions):
             if process:
@@ -262,15 +285,18 @@ async def load(url: str, concurrency: int, messages: int, seconds: float) -> Pha
     return phase
 
 
-def measure_load(url: str, figures: Figures, name: str, messages: int, seconds: float) -> None:
+def measure_load(url: str, pids: list[int], figures: Figures, name: str, messages: int, seconds: float) -> None:
     # Warm-up, not measured: every conversation once, so that first-call costs
     # (graph tracing, connection set-up) do not count as latency.
     asyncio.run(load(url, 1, sum(map(len, CONVERSATIONS)), 60.0))
     for concurrency in CONCURRENCY:
+        cpu_before = cpu_s(pids)
         phase = asyncio.run(load(url, concurrency, messages, seconds))
+        phase.server_cpu_s = cpu_s(pids) - cpu_before
         figures.phases[concurrency] = phase
         progress(f"{name}: {concurrency:>2} at once: {len(phase.latencies)} answers, {phase.rate:.1f} msg/s, "
-                 f"p95 {1000 * (phase.percentile(95) or 0):.0f} ms, {phase.errors} errors")
+                 f"p95 {1000 * (phase.percentile(95) or 0):.0f} ms, {phase.cpu_ms_per_answer or 0:.1f} ms server CPU per answer, "
+                 f"{phase.errors} errors")
 
 
 def rows(figures: Figures) -> list[tuple[str, Optional[float], str]]:
@@ -290,6 +316,7 @@ def rows(figures: Figures) -> list[tuple[str, Optional[float], str]]:
             value = phase and phase.percentile(p)
             out.append((f"latency p{p} at {concurrency} at once (ms)", value and 1000 * value, "{:.0f}"))
         out.append((f"messages/s at {concurrency} at once", phase and phase.rate, "{:.1f}"))
+        out.append((f"server CPU per answer at {concurrency} at once (ms)", phase and phase.cpu_ms_per_answer, "{:.1f}"))
         out.append((f"errors at {concurrency} at once", phase and phase.errors, "{:.0f}"))
     return out
 
@@ -359,11 +386,14 @@ def plot(results: dict[str, Figures], path: Path) -> None:
             latency.plot(levels, [1000 * figures.phases[c].percentile(p) for c in levels], style, color=color,
                          marker="o", label=f"{name} p{p}")
         throughput.plot(levels, [figures.phases[c].rate for c in levels], "-", color=color, marker="o", label=name)
-    latency.set(xscale="log", yscale="log", xlabel="conversations at once", ylabel="answer latency (ms)",
+    latency.set(xscale="log", yscale="log", xlabel="conversations at once", ylabel="answer latency (ms, log scale)",
                 title="REST answer latency")
+    latency.yaxis.set_major_formatter(ScalarFormatter())
     throughput.set(xscale="log", xlabel="conversations at once", ylabel="messages / s", title="Throughput")
+    throughput.set_ylim(bottom=0)
     for axes in (latency, throughput):
         axes.set_xticks(CONCURRENCY, [str(c) for c in CONCURRENCY])
+        axes.xaxis.set_minor_locator(NullLocator())
         axes.grid(True, which="both", alpha=0.3)
         axes.legend(fontsize=8)
     figure.tight_layout()
@@ -392,9 +422,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         if args.smoke:
-            with serve(SETUPS["project"], args.model.resolve(), work, "project", results["project"]) as url:
+            with serve(SETUPS["project"], args.model.resolve(), work, "project", results["project"]) as (url, pids):
                 progress(f"project: ready in {results['project'].ready_s:.1f} s")
-                measure_load(url, results["project"], "project", *load_limits)
+                measure_load(url, pids, results["project"], "project", *load_limits)
         else:
             tests = []
             for name, setup in SETUPS.items():
@@ -402,10 +432,10 @@ def main(argv: Optional[list[str]] = None) -> None:
                 progress(f"{name}: training with {setup.config.relative_to(ROOT)}")
                 model, figures.train_s, figures.train_cpu_s = train(setup.config, work, name)
                 progress(f"{name}: trained in {figures.train_s:.0f} s ({figures.train_cpu_s:.0f} s CPU); serving")
-                with serve(setup, model, work, name, figures) as url:
+                with serve(setup, model, work, name, figures) as (url, pids):
                     progress(f"{name}: ready in {figures.ready_s:.1f} s, Rasa {figures.rasa_rss_mb:.0f} MB, "
                              f"actions {figures.action_rss_mb:.0f} MB; load phases")
-                    measure_load(url, figures, name, *load_limits)
+                    measure_load(url, pids, figures, name, *load_limits)
                 tests.append((name, model))
             # Accuracy and pass rate are not timed, so all four test runs share the machine at the end.
             progress("both: held-out NLU test and conversation tests")

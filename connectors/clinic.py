@@ -53,10 +53,10 @@ def sign(secret: Text, body: bytes) -> Text:
 
 
 def signature_ok(secret: Text, body: bytes, signature: Optional[Text]) -> bool:
-    # Compared as bytes: compare_digest refuses str with non-ASCII characters,
-    # which a forged header may contain.
+    # Compared as ASCII bytes: compare_digest refuses str with non-ASCII
+    # characters, which a forged header may hold ("?" never matches hex).
     return signature is not None and hmac.compare_digest(
-        sign(secret, body).encode(), signature.strip().lower().encode()
+        sign(secret, body).encode(), signature.strip().lower().encode("ascii", "replace")
     )
 
 
@@ -148,17 +148,15 @@ class ClinicInput(InputChannel):
         text: Text,
         message_id: Optional[Text],
     ) -> None:
-        if self.reply_format == "text":
-            text = await pick_option(tracker_store, sender, text)
-            collector: CollectingOutputChannel = ClinicTextOutput()
-        else:
-            collector = CollectingOutputChannel()
-        message = UserMessage(text, collector, sender, input_channel=self.name(), message_id=message_id)
+        collector = ClinicTextOutput() if self.reply_format == "text" else CollectingOutputChannel()
         try:
+            if self.reply_format == "text":
+                text = await pick_option(tracker_store, sender, text)
+            message = UserMessage(text, collector, sender, input_channel=self.name(), message_id=message_id)
             await on_new_message(message)
         except Exception:
             # A background task has nobody to raise to: log with the traceback.
-            logger.exception("Clinic message %s from %s could not be handled.", message.message_id, sender)
+            logger.exception("Clinic message %s from %s could not be handled.", message_id, sender)
             return
         if collector.messages:
             await self.deliver(

@@ -3,7 +3,8 @@
 Broken requests get a clear 400/413 instead of a server error; control
 characters are dropped and very long messages cut; if the assistant fails
 while answering (e.g. the action server is down), the patient gets a polite
-"please try again" instead of silence.
+"please try again" instead of silence. The only silence left is on purpose:
+a conversation paused for a hand-off to staff.
 """
 import logging
 import re
@@ -11,7 +12,7 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint
+from sanic import Blueprint, Sanic
 from sanic.exceptions import InvalidUsage, PayloadTooLarge
 from sanic.request import Request
 
@@ -61,8 +62,17 @@ class CheckedRestInput(RestInput):
         async def answer_or_apologise(message: UserMessage) -> None:
             try:
                 await on_new_message(message)
+                # Rasa logs a failed custom action and carries on without a reply.
+                answered = bool(getattr(message.output_channel, "messages", True))
+                if answered or await self._paused(message.sender_id):
+                    return
             except Exception:
                 logger.exception("Could not answer conversation %s", message.sender_id)
-                await message.output_channel.send_text_message(message.sender_id, self.try_again)
+            await message.output_channel.send_text_message(message.sender_id, self.try_again)
 
         return super().blueprint(answer_or_apologise)
+
+    @staticmethod
+    async def _paused(sender_id: Text) -> bool:
+        tracker = await Sanic.get_app().ctx.agent.tracker_store.retrieve(sender_id)
+        return tracker is not None and tracker.is_paused()

@@ -23,11 +23,12 @@ Twilio posts to POST /webhooks/twilio/webhook (the channel keeps the name
   would pass their keys to Twilio's API, which rejects them.
 """
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint, response
-from sanic.request import Request
+from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
@@ -78,17 +79,21 @@ class SmsInput(TwilioInput):
 
         @twilio_webhook.route("/webhook", methods=["POST"])
         async def message(request: Request) -> HTTPResponse:
+            # Not request.form: Sanic drops empty fields (Twilio sends some,
+            # e.g. "ToCity="), and Twilio's signature covers them.
+            form = RequestParameters(parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True))
             signature = request.headers.get("X-Twilio-Signature", "")
-            if not self.validator.validate(self.webhook_url or request.url, request.form, signature):
+            if not self.validator.validate(self.webhook_url or request.url, form, signature):
                 return response.text("missing or wrong X-Twilio-Signature", status=401)
-            sender, text = request.form.get("From"), request.form.get("Body")
-            if not sender or text is None:  # e.g. a WhatsApp location or a picture alone
+            sender, text = form.get("From"), form.get("Body")
+            if not sender or text is None:  # e.g. a WhatsApp location has no Body
                 return response.text("", status=204)
-            text = await pick_option(request.app.ctx.agent.tracker_store, sender, text)
+            # As Rasa's channel does: some carriers turn "@" into "¡".
+            text = await pick_option(request.app.ctx.agent.tracker_store, sender, text.replace("¡", "@"))
             await on_new_message(
                 UserMessage(
                     text, self.get_output_channel(), sender, input_channel=self.name(),
-                    message_id=request.form.get("MessageSid"),
+                    message_id=form.get("MessageSid"),
                 )
             )
             return response.text("", status=204)

@@ -18,7 +18,8 @@ PATTERNS = [
         r"\b(\d{1,2}[/.-]\d{1,2}[/.-](\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2}"
         rf"|\d{{1,2}}(st|nd|rd|th)?\s+(of\s+)?{_MONTHS},?\s+\d{{4}}|{_MONTHS}\s+\d{{1,2}}(st|nd|rd|th)?,?\s+\d{{4}})\b",
         re.IGNORECASE)),
-    ("[phone]", re.compile(r"(?<![\w@])\+?\(?\d[\d ().-]{6,}\d(?![\w@])")),
+    # No dots inside: "127.0.0.1" and "1.2.3" are not phone numbers.
+    ("[phone]", re.compile(r"(?<![\w@.])\+?\(?\d[\d ()-]{6,}\d(?![\w@.])")),
     ("[number]", re.compile(r"\b\d{6,}\b")),
 ]
 

@@ -7,6 +7,7 @@ mode=${1:-run}
 bin=.venv/bin
 action_port=${ACTION_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
+endpoints=${ENDPOINTS:-endpoints.yml}
 
 pids=()
 stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -14,7 +15,10 @@ trap stop EXIT INT TERM
 
 echo ">> starting the action server on 127.0.0.1:$action_port"
 # The action server checks the curated content at start-up and refuses a broken entry.
-$bin/rasa run actions --port "$action_port" --actions actions &
+# It listens on localhost only: only the Rasa server talks to it. Its keep-alive
+# outlasts the Rasa server's HTTP client's (15 s), which would otherwise reuse
+# connections the action server has already closed.
+SANIC_HOST=127.0.0.1 SANIC_KEEP_ALIVE_TIMEOUT=30 $bin/rasa run actions --port "$action_port" --actions actions &
 pids+=($!)
 for _ in $(seq 1 60); do
   if curl -sf "http://127.0.0.1:$action_port/health" >/dev/null; then break; fi
@@ -23,7 +27,7 @@ for _ in $(seq 1 60); do
 done
 
 if [ "$mode" = shell ]; then
-  $bin/rasa shell --model models/current.tar.gz --endpoints endpoints.yml
+  $bin/rasa shell --model models/current.tar.gz --endpoints "$endpoints"
   exit 0
 fi
 
@@ -32,7 +36,7 @@ api=()
 if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_AUTH_TOKEN"); fi
 
 echo ">> starting the Rasa server on port $rasa_port (REST channel; loading the model takes a few seconds)"
-$bin/rasa run --model models/current.tar.gz --endpoints endpoints.yml --credentials credentials.yml \
+$bin/rasa run --model models/current.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
   --port "$rasa_port" "${api[@]}" &
 pids+=($!)
 ready=""

@@ -28,6 +28,7 @@
   const STRINGS = {
     open: "Questions? Chat with us",
     close: "Close chat",
+    conversation: "Conversation",
     label: "Your question",
     placeholder: "Type your question",
     send: "Send",
@@ -47,6 +48,10 @@
     alertBackground: "--lc-alert-bg",
   };
   const KEPT_MESSAGES = 200;
+  // The typing indicator shows from a question until no reply came for
+  // REPLIES_DONE_MS (an answer is several messages), or REPLY_WAIT_MS at most.
+  const REPLIES_DONE_MS = 700;
+  const REPLY_WAIT_MS = 20000;
 
   const config = Object.assign({}, DEFAULTS, JSON.parse(script.dataset.config || "{}"));
   const strings = Object.assign({}, STRINGS, config.strings);
@@ -82,7 +87,7 @@
   // ---- the page -------------------------------------------------------------
 
   const stylesheet = el("link", { rel: "stylesheet", href: new URL("widget.css", base) });
-  const log = el("div", { class: "lc-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0", "aria-label": config.title });
+  const log = el("div", { class: "lc-log", role: "log", "aria-live": "polite", "aria-relevant": "additions", tabindex: "0", "aria-label": strings.conversation });
   const typing = el("div", { class: "lc-typing", hidden: "", "aria-hidden": "true" },
     [el("span", { class: "lc-dot" }), el("span", { class: "lc-dot" }), el("span", { class: "lc-dot" }),
       el("span", { text: strings.typing })]);
@@ -136,7 +141,7 @@
       el("span", { class: "lc-text", text: message.text }),
     ]);
     // The answer's source comes from the domain's utter_source_line ("Source: {cite}").
-    if (message.from === "bot" && /^Sources?:/.test(message.text)) node.classList.add("lc-citation");
+    if (message.from === "bot" && /^Source:/.test(message.text)) node.classList.add("lc-citation");
     if (message.alert) markAlert(node);
     if (message.buttons && message.buttons.length) {
       node.append(el("div", { class: "lc-replies", role: "group", "aria-label": strings.replies },
@@ -153,7 +158,6 @@
   }
 
   let typingTimer = null;
-  // Shown from the question until the replies stop coming (they come as several messages).
   function showTyping(ms) {
     typing.hidden = false;
     clearTimeout(typingTimer);
@@ -172,8 +176,8 @@
       return;
     }
     if (typeof data.text !== "string") return;
-    add({ from: "bot", text: data.text, buttons: (data.quick_replies || data.buttons || []).map(({ title, payload }) => ({ title, payload })) });
-    showTyping(700);
+    add({ from: "bot", text: data.text, buttons: (data.quick_replies || []).map(({ title, payload }) => ({ title, payload })) });
+    showTyping(REPLIES_DONE_MS);
   }
 
   // ---- the connection -------------------------------------------------------
@@ -188,7 +192,7 @@
 
   function send(payload, shown) {
     if (shown) add({ from: "user", text: shown });
-    showTyping(20000);
+    showTyping(REPLY_WAIT_MS);
     if (ready) emit(payload);
     else pending.push(payload);
   }
@@ -222,7 +226,7 @@
       ready = false;
       status.textContent = strings.reconnecting;
     });
-    socket.on("bot_uttered", (data) => data && receive(data));
+    socket.on("bot_uttered", receive);
   }
 
   // ---- start ----------------------------------------------------------------

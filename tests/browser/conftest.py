@@ -35,8 +35,8 @@ class ChatServers:
         self.rasa_port, self.demo_port, self.pages_port = free_port(), free_port(), free_port()
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.demo_url = f"http://127.0.0.1:{self.demo_port}"
-        # Pages must come from a real server: Chromium refuses a page that Playwright
-        # fulfils itself access to a loopback address (Local Network Access).
+        # Pages come from real servers: a page that Playwright's route() fulfils counts
+        # as public, and Chromium's Local Network Access blocks its calls to loopback.
         self.pages_dir = tmp / "pages"
         self.pages_url = f"http://127.0.0.1:{self.pages_port}"
         self.rasa = None
@@ -52,9 +52,8 @@ class ChatServers:
         wait_until(lambda: requests.get(f"{self.rasa_url}/status", params={"token": TOKEN}, timeout=2).ok,
                    180, self.rasa, log)
 
-    def restart_rasa(self) -> None:
+    def stop_rasa(self) -> None:
         stop(self.rasa)
-        self.start_rasa()
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@ driven by Playwright, against the real servers. Screenshots go to results/."""
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect, sync_playwright
 
 from actions.content import load_content
 from tests.e2e.conftest import ROOT
@@ -24,8 +25,6 @@ WAIT = 30_000  # ms; the first answer of a fresh server takes a few seconds
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -33,7 +32,7 @@ def browser():
 
 
 @pytest.fixture
-def open_page(browser, chat_servers):
+def open_page(browser):
     """open_page(url, width, height) -> the page, in a browser context of its own."""
     contexts = []
 
@@ -51,12 +50,14 @@ def open_page(browser, chat_servers):
 
 
 def ask(page, text):
-    """Types a question, sees the typing indicator, waits for the answer's source line."""
+    """Types a question, sees the typing indicator, waits for the answer's source line
+    and for the indicator to go when the replies stop."""
     citations = page.locator(".lc-citation").count()
     page.get_by_label("Your question").fill(text)
     page.get_by_label("Your question").press("Enter")
     page.locator(".lc-typing").wait_for(state="visible")
     page.locator(".lc-citation").nth(citations).wait_for()
+    page.locator(".lc-typing").wait_for(state="hidden")
 
 
 def bot_texts(page):
@@ -64,10 +65,9 @@ def bot_texts(page):
 
 
 def open_chat(page):
+    """Opens the chat and waits for the greeting."""
     page.get_by_role("button", name="Questions? Chat with us").click()
-    greeting = page.locator(".lc-bot").first
-    greeting.wait_for()
-    return greeting
+    page.locator(".lc-bot").first.wait_for()
 
 
 def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page, chat_servers):
@@ -98,7 +98,7 @@ def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page, chat_
     assert alert.locator(".lc-text").inner_text() == warning
     assert alert.locator(".lc-alert-label").inner_text().lower() == "warning"
     assert alert.evaluate("node => getComputedStyle(node).borderLeftWidth") == "8px"
-    page.wait_for_timeout(1500)  # the disclaimer may still follow
+    page.locator(".lc-typing").wait_for(state="hidden")
     RESULTS.mkdir(exist_ok=True)
     page.screenshot(path=RESULTS / "webchat.png")
 
@@ -112,11 +112,15 @@ def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page, chat_
     ask(page, "tell me more")
     assert clicked.explanation in bot_texts(page)
 
-    # Keyboard only: a suggestion button taken with Enter.
+    # Keyboard only: from the text field, Shift+Tab reaches the last suggestion,
+    # which shows its focus ring, and Enter takes it.
     button = page.locator(".lc-reply").last
     title = button.inner_text()
     users = page.locator(".lc-user").count()
-    button.focus()
+    page.get_by_label("Your question").focus()
+    page.keyboard.press("Shift+Tab")
+    expect(button).to_be_focused()
+    assert button.evaluate("node => getComputedStyle(node).outlineStyle") == "solid"
     page.keyboard.press("Enter")
     page.locator(".lc-user").nth(users).wait_for()
     assert page.locator(".lc-user .lc-text").last.inner_text() == title
@@ -139,7 +143,9 @@ def test_widget_reconnects_after_the_server_restarts(open_page, chat_servers):
     page = open_page(f"{chat_servers.demo_url}/")
     open_chat(page)
     ask(page, "what causes it?")
-    chat_servers.restart_rasa()
+    chat_servers.stop_rasa()
+    expect(page.locator(".lc-status")).to_have_text("Connection lost. Reconnecting…")
+    chat_servers.start_rasa()
     ask(page, "is it dangerous?")  # socket.io-client retries at least every 5 s
     assert CONTENT.topics["dangerous"].short_answer in bot_texts(page)
     assert page.locator(".lc-status").inner_text() == ""

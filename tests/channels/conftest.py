@@ -28,25 +28,24 @@ TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-twil
           "TWILIO_NUMBER": "+15005550006"}
 TELEGRAM = {"TELEGRAM_TOKEN": "123456:TEST-token", "TELEGRAM_VERIFY": "clinic_test_bot",
             "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook"}
-# Where the channel variables of the developer's own environment must not leak in.
+# Variables of the developer's own environment that must not switch channels on here.
 CHANNEL_VARIABLES = ("CLINIC_", "TWILIO_", "TELEGRAM_")
 
 
-class CallbackReceiver(BaseHTTPRequestHandler):
-    """The clinic's callback URL: keeps every delivery (raw body and signature).
-    Senders named "flaky-..." get a 503 on their first delivery, to exercise retries."""
+class CallbackHandler(BaseHTTPRequestHandler):
+    """Keeps every delivery (raw body and signature). Senders named "flaky-..."
+    get a 503 on their first delivery, to exercise retries."""
 
-    deliveries: List[Dict[str, Any]] = []
-    refused: List[str] = []
+    server: "CallbackReceiver"
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"]))
         recipient = json.loads(body)["recipient_id"]
-        if recipient.startswith("flaky-") and recipient not in self.refused:
-            self.refused.append(recipient)
+        if recipient.startswith("flaky-") and recipient not in self.server.refused:
+            self.server.refused.append(recipient)
             self.send_response(503)
         else:
-            self.deliveries.append({"body": body, "signature": self.headers.get(SIGNATURE_HEADER)})
+            self.server.deliveries.append({"body": body, "signature": self.headers.get(SIGNATURE_HEADER)})
             self.send_response(200)
         self.end_headers()
 
@@ -54,26 +53,39 @@ class CallbackReceiver(BaseHTTPRequestHandler):
         pass
 
 
+class CallbackReceiver(HTTPServer):
+    """Stands in for the clinic's callback URL.
+
+    Tests reach it through the `assistant` fixture, never by importing this
+    module: pytest loads conftest.py under another module name, so module-level
+    state imported by a test would be a second, empty copy."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", free_port()), CallbackHandler)
+        self.url = f"http://127.0.0.1:{self.server_port}/clinic/replies"
+        self.deliveries: List[Dict[str, Any]] = []
+        self.refused: List[str] = []
+
+    def wait_for(self, recipient: str, seconds: float = 30) -> Dict[str, Any]:
+        """The next delivery to `recipient`, its signature checked, parsed; fails after `seconds`."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for delivery in list(self.deliveries):
+                payload = json.loads(delivery["body"])
+                if payload["recipient_id"] == recipient:
+                    self.deliveries.remove(delivery)
+                    assert delivery["signature"] == sign(CLINIC_SECRET, delivery["body"]), "bad callback signature"
+                    return payload
+            time.sleep(0.2)
+        raise AssertionError(f"no clinic callback for {recipient} within {seconds}s")
+
+
 @pytest.fixture(scope="session")
-def callback_url() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", free_port()), CallbackReceiver)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/clinic/replies"
-    server.shutdown()
-
-
-def wait_for_reply(recipient: str, seconds: float = 30) -> Dict[str, Any]:
-    """The first (signature-checked) delivery to `recipient`, parsed; fails after `seconds`."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        for delivery in CallbackReceiver.deliveries:
-            payload = json.loads(delivery["body"])
-            if payload["recipient_id"] == recipient:
-                CallbackReceiver.deliveries.remove(delivery)
-                assert delivery["signature"] == sign(CLINIC_SECRET, delivery["body"]), "bad callback signature"
-                return payload
-        time.sleep(0.2)
-    raise AssertionError(f"no clinic callback for {recipient} within {seconds}s")
+def callbacks() -> Iterator[CallbackReceiver]:
+    receiver = CallbackReceiver()
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    yield receiver
+    receiver.shutdown()
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -107,6 +119,7 @@ def action_endpoints(tmp_path_factory) -> Iterator[Path]:
 class Assistant:
     base: str
     api_log: Path
+    callbacks: CallbackReceiver
 
     def clinic(self, body: bytes, signature: Optional[str] = None) -> requests.Response:
         headers = {"Content-Type": "application/json"}
@@ -119,7 +132,7 @@ class Assistant:
         body = json.dumps({"sender": sender, "message": text, "message_id": f"{sender}-{time.time()}"}).encode()
         accepted = self.clinic(body, sign(CLINIC_SECRET, body))
         assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}, accepted.text
-        return wait_for_reply(sender)
+        return self.callbacks.wait_for(sender)
 
     def tracker(self, sender: str) -> Dict[str, Any]:
         reply = requests.get(f"{self.base}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=30)
@@ -133,7 +146,7 @@ class Assistant:
 
 
 @contextmanager
-def rasa_server(tmp: Path, endpoints: Path, channel_env: Dict[str, str]) -> Iterator[Assistant]:
+def rasa_server(tmp: Path, endpoints: Path, callbacks: CallbackReceiver, channel_env: Dict[str, str]) -> Iterator[Assistant]:
     env = {name: value for name, value in os.environ.items() if not name.startswith(CHANNEL_VARIABLES)}
     env.update(channel_env, FAKE_API_LOG=str(tmp / "outbound.jsonl"))
     credentials = tmp / "credentials.yml"
@@ -149,21 +162,21 @@ def rasa_server(tmp: Path, endpoints: Path, channel_env: Dict[str, str]) -> Iter
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until(lambda: requests.get(f"{base}/status", params={"token": TOKEN}, timeout=2).ok, 180, process, log)
-        yield Assistant(base, tmp / "outbound.jsonl")
+        yield Assistant(base, tmp / "outbound.jsonl", callbacks)
     finally:
         stop(process)
 
 
 @pytest.fixture(scope="session")
-def assistant(tmp_path_factory, action_endpoints, callback_url) -> Iterator[Assistant]:
-    env = dict(CLINIC_SECRET=CLINIC_SECRET, CLINIC_CALLBACK_URL=callback_url, CLINIC_REPLY_FORMAT="text",
+def assistant(tmp_path_factory, action_endpoints, callbacks) -> Iterator[Assistant]:
+    env = dict(CLINIC_SECRET=CLINIC_SECRET, CLINIC_CALLBACK_URL=callbacks.url, CLINIC_REPLY_FORMAT="text",
                **TWILIO, **TELEGRAM)
-    with rasa_server(tmp_path_factory.mktemp("assistant"), action_endpoints, env) as server:
+    with rasa_server(tmp_path_factory.mktemp("assistant"), action_endpoints, callbacks, env) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def json_clinic(tmp_path_factory, action_endpoints, callback_url) -> Iterator[Assistant]:
-    env = dict(CLINIC_SECRET=CLINIC_SECRET, CLINIC_CALLBACK_URL=callback_url)
-    with rasa_server(tmp_path_factory.mktemp("json_clinic"), action_endpoints, env) as server:
+def json_clinic(tmp_path_factory, action_endpoints, callbacks) -> Iterator[Assistant]:
+    env = dict(CLINIC_SECRET=CLINIC_SECRET, CLINIC_CALLBACK_URL=callbacks.url)
+    with rasa_server(tmp_path_factory.mktemp("json_clinic"), action_endpoints, callbacks, env) as server:
         yield server

@@ -9,7 +9,7 @@ import pytest
 from actions.content import load_content
 from connectors.clinic import sign
 from connectors.text_only import SMS_MAX_CHARS
-from tests.channels.conftest import CLINIC_SECRET, CallbackReceiver, wait_for_reply
+from tests.channels.conftest import CLINIC_SECRET
 
 CONTENT = load_content()
 DANGEROUS = CONTENT.topics["dangerous"]
@@ -34,7 +34,7 @@ def test_signed_message_is_answered_at_the_callback_url_as_text_with_numbered_op
     accepted = assistant.clinic(body, sign(CLINIC_SECRET, body))
     assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}
 
-    reply = wait_for_reply(sender)  # checks the callback's signature
+    reply = assistant.callbacks.wait_for(sender)  # checks the callback's signature
     assert reply["in_reply_to"] == "portal-17"
     said = texts(reply)
     assert said[0] == f"{DANGEROUS.short_answer}\nReply 1: This helped\nReply 2: This did not help"
@@ -116,7 +116,7 @@ def test_replying_with_a_number_picks_that_option(assistant):
 def test_failed_delivery_is_retried(assistant):
     sender = new_sender("flaky")  # the receiver answers its first delivery with 503
     assert texts(assistant.say(sender, "hello"))
-    assert sender in CallbackReceiver.refused
+    assert sender in assistant.callbacks.refused
 
 
 def test_json_replies_carry_buttons_and_custom_payloads(json_clinic):

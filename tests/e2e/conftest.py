@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
 MODEL = ROOT / "models" / "current.tar.gz"
 TOKEN = "e2e-test-token"
+# As scripts/serve.sh runs it: localhost only, keep-alive longer than the Rasa server's client.
+ACTION_SERVER_ENV = {"SANIC_HOST": "127.0.0.1", "SANIC_KEEP_ALIVE_TIMEOUT": "30"}
 
 
 def free_port() -> int:
@@ -91,7 +93,7 @@ def running_servers(workdir: Path, database: Path, env: Dict[str, str]) -> Itera
     action_log, rasa_log = workdir / "actions.log", workdir / "rasa.log"
     actions = subprocess.Popen(
         [BIN / "rasa", "run", "actions", "--port", str(action_port), "--actions", "actions"],
-        cwd=ROOT, env=env, stdout=action_log.open("a"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=dict(env, **ACTION_SERVER_ENV), stdout=action_log.open("a"), stderr=subprocess.STDOUT,
     )
     rasa = subprocess.Popen(
         [BIN / "rasa", "run", "--model", MODEL, "--endpoints", endpoints, "--credentials", ROOT / "credentials.yml",

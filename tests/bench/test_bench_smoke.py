@@ -1,0 +1,47 @@
+"""A few seconds of the benchmark (bench/run.py --smoke) against the trained
+model, so that `make bench` does not rot: the servers start, the simulated
+patients get answers, and the report writer produces the table and the plot."""
+import re
+import subprocess
+from pathlib import Path
+from typing import Dict, Optional
+
+from tests.e2e.conftest import BIN, MODEL, ROOT
+
+
+def table(results: Path) -> Dict[str, Optional[float]]:
+    """The project column of results.md: figure -> number (None for n/a)."""
+    figures = {}
+    for line in results.read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0] not in ("figure", "---"):
+            number = re.match(r"[\d.]+", cells[1])
+            figures[cells[0]] = float(number.group()) if number else None
+    return figures
+
+
+def test_smoke_run_writes_a_sane_table_and_a_plot(tmp_path):
+    assert MODEL.is_file(), "no trained model: run `make train` first"
+    run = subprocess.run(
+        [BIN / "python", ROOT / "bench" / "run.py", "--smoke", "--model", MODEL, "--out", tmp_path],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    figures = table(tmp_path / "results.md")
+    assert 0 < figures["ready: start to first answer (s)"] < 300
+    assert 100 < figures["Rasa server memory, RSS (MB)"] < 8000
+    assert 20 < figures["action server memory, RSS (MB)"] < 2000
+    for concurrency in (1, 10, 50):
+        at = f"at {concurrency} at once"
+        p50, p95, p99 = (figures[f"latency p{p} {at} (ms)"] for p in (50, 95, 99))
+        assert 0 < p50 <= p95 <= p99 < 60_000
+        assert figures[f"messages/s {at}"] > 0
+        assert figures[f"errors {at}"] == 0
+        assert figures[f"server CPU per answer {at} (ms)"] > 0
+    # Smoke runs neither train nor test: those figures say so instead of inventing numbers.
+    assert figures["training time (s)"] is None
+    assert figures["held-out intent accuracy"] is None
+
+    plot = (tmp_path / "latency.png").read_bytes()
+    assert plot.startswith(b"\x89PNG") and len(plot) > 10_000
