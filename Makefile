@@ -14,7 +14,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-load lock clean
+.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-load lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa REST :5005)"
@@ -53,7 +53,7 @@ run-prod: $(MODEL)
 shell: $(MODEL)
 	@scripts/serve.sh shell
 
-test: test-unit test-data test-stories test-nlu test-e2e
+test: test-unit test-data test-stories test-nlu test-e2e test-channels
 	@echo ">> all checks passed"
 
 test-unit: $(VENV)/.installed
@@ -77,6 +77,10 @@ test-nlu: $(MODEL)
 test-e2e: $(MODEL)
 	@echo ">> end-to-end: real action server + Rasa server over HTTP"
 	@$(BIN)/pytest -q tests/e2e
+
+test-channels: $(MODEL)
+	@echo ">> messaging channels: clinic connector, Twilio SMS, Telegram against the real servers"
+	@$(BIN)/pytest -q tests/channels
 
 test-load: $(MODEL)
 	@echo ">> load and fault tests: 50 conversations x 20 turns, two Rasa processes, one killed midway"

@@ -1,5 +1,6 @@
-"""Writes the credentials file for the Rasa server, switching each messaging
-channel on only when all of its environment variables are set.
+"""Writes the credentials file for the Rasa server: the always-on channels of
+credentials.yml, plus each messaging channel whose environment variables are
+all set.
 
     .venv/bin/python -m connectors.credentials .rasa/credentials.yml
     .venv/bin/rasa run --credentials .rasa/credentials.yml ...
@@ -8,9 +9,10 @@ Run it from the repository root with the environment the Rasa server gets.
 Secrets and URLs are written as ${VARIABLE} references that Rasa fills in from
 the environment when it starts, so the file holds no secrets. Rasa fails on a
 ${VARIABLE} that is not set, which is why optional channels are decided here
-rather than in a hand-written credentials.yml.
+and must not be put in credentials.yml.
 
-Always on: rest (POST /webhooks/rest/webhook) and socketio (the web widget).
+Always on: every channel in credentials.yml (the REST channel), and socketio
+(the web widget) with the settings below unless credentials.yml configures it.
   clinic    CLINIC_SECRET, CLINIC_CALLBACK_URL; CLINIC_REPLY_FORMAT json (default) or text
   twilio    TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER ("whatsapp:+..." for WhatsApp);
             optional TWILIO_WEBHOOK_URL (public URL, for the signature check behind a proxy)
@@ -27,24 +29,20 @@ CLINIC = ("CLINIC_SECRET", "CLINIC_CALLBACK_URL")
 TWILIO = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER")
 TELEGRAM = ("TELEGRAM_TOKEN", "TELEGRAM_VERIFY", "TELEGRAM_WEBHOOK_URL")
 
-HEADER = "# Written by connectors/credentials.py from environment variables; do not edit.\n"
+SOCKETIO = {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
+HEADER = "# Written by connectors/credentials.py from credentials.yml and environment variables; do not edit.\n"
 
 
 def ref(variable: str) -> str:
     return "${" + variable + "}"
 
 
-def build(env: Mapping[str, str]) -> Tuple[Dict[str, Any], List[str]]:
-    """(credentials, one report line per channel) for the environment `env`."""
-    credentials: Dict[str, Any] = {
-        "rest": None,
-        "socketio": {
-            "user_message_evt": "user_uttered",
-            "bot_message_evt": "bot_uttered",
-            "session_persistence": True,
-        },
-    }
-    report = ["rest: on", "socketio: on"]
+def build(env: Mapping[str, str], base: Mapping[str, Any]) -> Tuple[Dict[str, Any], List[str]]:
+    """(credentials, one report line per channel) for the environment `env`
+    and the always-on channels `base` (credentials.yml)."""
+    credentials = dict(base)
+    credentials.setdefault("socketio", SOCKETIO)
+    report = [f"{channel}: on" for channel in credentials]
 
     def wanted(channel: str, variables: Sequence[str]) -> bool:
         missing = [name for name in variables if not env.get(name)]
@@ -80,11 +78,12 @@ def build(env: Mapping[str, str]) -> Tuple[Dict[str, Any], List[str]]:
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("output", type=Path, help="credentials file to write, e.g. .rasa/credentials.yml")
-    output = parser.parse_args(argv).output
-    credentials, report = build(os.environ)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(HEADER + yaml.safe_dump(credentials, sort_keys=False))
-    print(f">> channels ({output}):")
+    parser.add_argument("--base", type=Path, default=Path("credentials.yml"), help="always-on channels")
+    args = parser.parse_args(argv)
+    credentials, report = build(os.environ, yaml.safe_load(args.base.read_text()) or {})
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(HEADER + yaml.safe_dump(credentials, sort_keys=False))
+    print(f">> channels ({args.output}):")
     for line in report:
         print(f"   {line}")
 

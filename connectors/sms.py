@@ -20,7 +20,7 @@ Twilio posts to POST /webhooks/twilio/webhook (the channel keeps the name
   and long texts split for SMS (306 characters; 1600, Twilio's own limit, for
   WhatsApp, which has no SMS segments).
 - Custom payloads (topic, sources, alerts) are not sent: Rasa's TwilioOutput
-  would pass their keys to Twilio's API, which rejects them.
+  would pass their keys to Twilio's messages.create(), which fails on them.
 """
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import parse_qs

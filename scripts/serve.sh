@@ -35,8 +35,14 @@ fi
 api=()
 if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_AUTH_TOKEN"); fi
 
-echo ">> starting the Rasa server on port $rasa_port (REST channel; loading the model takes a few seconds)"
-$bin/rasa run --model models/current.tar.gz --endpoints "$endpoints" --credentials credentials.yml \
+# Optional channels (clinic connector, Twilio, Telegram) are on only when their
+# environment variables are set (.env.example); this writes the effective file.
+credentials=.rasa/credentials.yml
+mkdir -p .rasa
+$bin/python -m connectors.credentials "$credentials"
+
+echo ">> starting the Rasa server on port $rasa_port (loading the model takes a few seconds)"
+$bin/rasa run --model models/current.tar.gz --endpoints "$endpoints" --credentials "$credentials" \
   --port "$rasa_port" "${api[@]}" &
 pids+=($!)
 ready=""

@@ -1,11 +1,13 @@
-"""Unit tests of the credentials file written from environment variables."""
+"""Unit tests of the credentials file written from credentials.yml and environment variables."""
 import pytest
+import yaml
 from rasa.core.channels.telegram import TelegramInput
 from rasa.core.run import create_http_input_channels
 
 from connectors.clinic import ClinicInput
-from connectors.credentials import build, main
+from connectors.credentials import SOCKETIO, build, main
 from connectors.sms import SmsInput
+from tests.e2e.conftest import ROOT
 
 ALL = {
     "CLINIC_SECRET": "clinic-secret", "CLINIC_CALLBACK_URL": "https://portal.clinic.example/bot",
@@ -13,20 +15,26 @@ ALL = {
     "TELEGRAM_TOKEN": "123:telegram-secret", "TELEGRAM_VERIFY": "clinic_bot",
     "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook",
 }
+REST = {"rest": None}
 
 
-def test_without_variables_only_rest_and_socketio_are_on():
-    credentials, report = build({})
-    assert credentials == {
-        "rest": None,
-        "socketio": {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True},
-    }
+def test_without_variables_only_the_base_channels_and_socketio_are_on():
+    credentials, report = build({}, REST)
+    assert credentials == {"rest": None, "socketio": SOCKETIO}
+    assert SOCKETIO == {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
     assert report[:2] == ["rest: on", "socketio: on"]
+    assert [line.split(":")[0] for line in report[2:]] == ["clinic", "twilio", "telegram"]
     assert all(": off (set " in line for line in report[2:])
 
 
+def test_base_channels_and_their_socketio_settings_are_kept():
+    base = {"connectors.rest.CheckedRestInput": None, "socketio": {"session_persistence": False}}
+    credentials, _ = build({}, base)
+    assert credentials == base
+
+
 def test_all_channels_on_with_secrets_as_references():
-    credentials, report = build(ALL)
+    credentials, report = build(ALL, REST)
     assert credentials["connectors.clinic.ClinicInput"] == {
         "secret": "${CLINIC_SECRET}", "callback_url": "${CLINIC_CALLBACK_URL}", "reply_format": "json"}
     assert credentials["connectors.sms.SmsInput"] == {
@@ -39,7 +47,7 @@ def test_all_channels_on_with_secrets_as_references():
 def test_whatsapp_number_text_replies_and_public_twilio_url():
     env = dict(ALL, TWILIO_NUMBER="whatsapp:+14155238886", CLINIC_REPLY_FORMAT="text",
                TWILIO_WEBHOOK_URL="https://bot.clinic.example/webhooks/twilio/webhook")
-    credentials, report = build(env)
+    credentials, report = build(env, REST)
     assert credentials["connectors.clinic.ClinicInput"]["reply_format"] == "text"
     assert credentials["connectors.sms.SmsInput"]["webhook_url"] == "${TWILIO_WEBHOOK_URL}"
     assert "twilio: on (WhatsApp) at /webhooks/twilio/webhook" in report
@@ -47,7 +55,7 @@ def test_whatsapp_number_text_replies_and_public_twilio_url():
 
 @pytest.mark.parametrize("missing", ["CLINIC_CALLBACK_URL", "TWILIO_NUMBER", "TELEGRAM_VERIFY"])
 def test_a_partly_configured_channel_stays_off_with_a_warning(missing):
-    credentials, report = build(dict(ALL, **{missing: ""}))
+    credentials, report = build(dict(ALL, **{missing: ""}), REST)
     assert len(credentials) == 4
     assert any(line.endswith(f"WARNING: {missing} not set") for line in report)
 
@@ -56,10 +64,12 @@ def test_rasa_reads_the_written_file_and_builds_the_channels(tmp_path, monkeypat
     for name, value in ALL.items():
         monkeypatch.setenv(name, value)
     path = tmp_path / "credentials.yml"
-    main([str(path)])
+    main([str(path), "--base", str(ROOT / "credentials.yml")])
     assert "telegram: on" in capsys.readouterr().out
     written = path.read_text()
     assert not any(secret in written for secret in ("clinic-secret", "twilio-secret", "telegram-secret"))
+    base_channels = yaml.safe_load((ROOT / "credentials.yml").read_text())
+    assert set(base_channels) <= set(yaml.safe_load(written))
 
     channels = {type(channel): channel for channel in create_http_input_channels(None, str(path))}
     assert channels[ClinicInput].secret == "clinic-secret"
