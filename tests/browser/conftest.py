@@ -1,6 +1,10 @@
-"""Starts, once for the browser tests, the real action server, the Rasa server
-with the socket.io channel (the same section as credentials.yml), the demo
-clinic page (webchat/serve.py) and a static server for pages tests write."""
+"""Starts, once for the browser tests: the real action server; the Rasa server
+with the channels every deployment has (written by connectors/credentials.py
+as scripts/serve.sh does, optional channels off: REST and the web widget's
+socket.io channel), CORS for the test pages, conversations in SQLite as in
+endpoints.yml; the demo clinic page (webchat/serve.py); and a static server
+for pages that tests write."""
+import os
 import subprocess
 import threading
 from functools import partial
@@ -9,24 +13,10 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
-from tests.e2e.conftest import BIN, MODEL, ROOT, free_port, wait_until
-
-TOKEN = "browser-test-token"
-SOCKETIO_CREDENTIALS = """\
-webchat.channel.SocketIOInput:
-  user_message_evt: user_uttered
-  bot_message_evt: bot_uttered
-  session_persistence: true
-"""
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
+from connectors import credentials
+from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 
 class ChatServers:
@@ -62,13 +52,18 @@ def chat_servers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("chat")
     servers = ChatServers(tmp)
     action_port = free_port()
-    (tmp / "endpoints.yml").write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
-    (tmp / "credentials.yml").write_text(SOCKETIO_CREDENTIALS)
+    (tmp / "endpoints.yml").write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        f"tracker_store:\n  type: privacy.tracker_store.MaskingSQLTrackerStore\n  dialect: sqlite\n"
+        f"  db: {tmp / 'conversations.db'}\n"
+    )
+    channels, _ = credentials.build({}, yaml.safe_load((ROOT / "credentials.yml").read_text()))
+    (tmp / "credentials.yml").write_text(yaml.safe_dump(channels))
 
     action_log, demo_log = tmp / "actions.log", tmp / "demo.log"
     actions = subprocess.Popen(
         [BIN / "rasa", "run", "actions", "--port", str(action_port), "--actions", "actions"],
-        cwd=ROOT, stdout=action_log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=dict(os.environ, **ACTION_SERVER_ENV), stdout=action_log.open("w"), stderr=subprocess.STDOUT,
     )
     demo = subprocess.Popen(
         [BIN / "python", ROOT / "webchat" / "serve.py", "--port", str(servers.demo_port), "--rasa-url", servers.rasa_url],

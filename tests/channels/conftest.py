@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from connectors.clinic import SIGNATURE_HEADER, sign
-from tests.e2e.conftest import BIN, MODEL, ROOT, TOKEN, free_port, wait_until
+from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 CLINIC_SECRET = "test-clinic-secret"
 TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-twilio-token",
@@ -88,14 +88,6 @@ def callbacks() -> Iterator[CallbackReceiver]:
     receiver.shutdown()
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
 @pytest.fixture(scope="session")
 def action_endpoints(tmp_path_factory) -> Iterator[Path]:
     """endpoints.yml pointing at a running action server."""
@@ -104,7 +96,7 @@ def action_endpoints(tmp_path_factory) -> Iterator[Path]:
     log = tmp / "actions.log"
     process = subprocess.Popen(
         [BIN / "rasa", "run", "actions", "--port", str(port), "--actions", "actions"],
-        cwd=ROOT, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=dict(os.environ, **ACTION_SERVER_ENV), stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, process, log)
