@@ -238,7 +238,7 @@ def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> 
             cwd=ROOT, env=QUIET_ENV, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
         # A patient's first message, through NLU, policies and the action server.
         wait_until(lambda: bool(requests.post(url, json={"sender": "bench-ready", "message": "hello"}, timeout=30).json()),
-                   300, rasa, rasa_log)
+                   600, rasa, rasa_log)  # the reference's models take minutes to load on a busy machine
         figures.ready_s = time.perf_counter() - started
         figures.rasa_rss_mb, figures.action_rss_mb = rss_mb(rasa.pid), rss_mb(actions.pid)
         yield url, [rasa.pid, actions.pid]
