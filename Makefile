@@ -6,6 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RASA   := $(BIN)/rasa
 MODEL  := models/current.tar.gz
+WEBCHAT_DEPS := webchat/node_modules/.package-lock.json
 # Everything the trained model depends on: change one and `make train` retrains.
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 
@@ -14,10 +15,10 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-load lock clean
+.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-load lock clean
 
 help:
-	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa REST :5005)"
+	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
 	@echo "make shell  - talk to the assistant in the terminal (rasa shell)"
 	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, end-to-end"
 	@echo "make train  - train the model if data, domain or config changed"
@@ -42,18 +43,22 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 
 train: $(MODEL)
 
-run: $(MODEL)
+$(WEBCHAT_DEPS): webchat/package.json webchat/package-lock.json
+	@echo ">> installing the chat widget's JavaScript packages (npm ci)"
+	@cd webchat && npm ci --no-audit --no-fund
+
+run: $(MODEL) $(WEBCHAT_DEPS)
 	@scripts/serve.sh run
 
 # Clinic profile: conversations in PostgreSQL, a Redis lock store, several workers.
-run-prod: $(MODEL)
+run-prod: $(MODEL) $(WEBCHAT_DEPS)
 	@ENDPOINTS=endpoints.prod.yml SANIC_WORKERS=$${SANIC_WORKERS:-2} ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-2} \
 		scripts/serve.sh run
 
 shell: $(MODEL)
 	@scripts/serve.sh shell
 
-test: test-unit test-data test-stories test-nlu test-e2e test-channels
+test: test-unit test-data test-stories test-nlu test-e2e test-channels test-browser
 	@echo ">> all checks passed"
 
 test-unit: $(VENV)/.installed
@@ -81,6 +86,10 @@ test-e2e: $(MODEL)
 test-channels: $(MODEL)
 	@echo ">> messaging channels: clinic connector, Twilio SMS, Telegram against the real servers"
 	@$(BIN)/pytest -q tests/channels
+
+test-browser: $(MODEL) $(WEBCHAT_DEPS)
+	@echo ">> web chat: python-socketio client, the widget in headless Chromium, rasa-webchat"
+	@$(BIN)/pytest -q -rs tests/browser
 
 test-load: $(MODEL)
 	@echo ">> load and fault tests: 50 conversations x 20 turns, two Rasa processes, one killed midway"

@@ -29,6 +29,9 @@ CLINIC = ("CLINIC_SECRET", "CLINIC_CALLBACK_URL")
 TWILIO = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER")
 TELEGRAM = ("TELEGRAM_TOKEN", "TELEGRAM_VERIFY", "TELEGRAM_WEBHOOK_URL")
 
+# The web widget's channel: Rasa's socket.io channel with custom payloads that
+# reach the browser (connectors/widget.py). Keep python-socketio==5.8.0.
+SOCKETIO_CHANNEL = "connectors.widget.SocketIOInput"
 SOCKETIO = {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
 HEADER = "# Written by connectors/credentials.py from credentials.yml and environment variables; do not edit.\n"
 
@@ -41,7 +44,7 @@ def build(env: Mapping[str, str], base: Mapping[str, Any]) -> Tuple[Dict[str, An
     """(credentials, one report line per channel) for the environment `env`
     and the always-on channels `base` (credentials.yml)."""
     credentials = dict(base)
-    credentials.setdefault("socketio", SOCKETIO)
+    credentials.setdefault(SOCKETIO_CHANNEL, SOCKETIO)
     report = [f"{channel}: on" for channel in credentials]
 
     def wanted(channel: str, variables: Sequence[str]) -> bool:

@@ -8,6 +8,7 @@ bin=.venv/bin
 action_port=${ACTION_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
 endpoints=${ENDPOINTS:-endpoints.yml}
+demo_port=${DEMO_PORT:-8080}
 
 pids=()
 stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -43,7 +44,7 @@ $bin/python -m connectors.credentials "$credentials"
 
 echo ">> starting the Rasa server on port $rasa_port (loading the model takes a few seconds)"
 $bin/rasa run --model models/current.tar.gz --endpoints "$endpoints" --credentials "$credentials" \
-  --port "$rasa_port" "${api[@]}" &
+  --port "$rasa_port" --cors "http://localhost:$demo_port" "${api[@]}" &
 pids+=($!)
 ready=""
 for _ in $(seq 1 120); do
@@ -53,13 +54,18 @@ for _ in $(seq 1 120); do
   sleep 1
 done
 [ -n "$ready" ] || { echo "ERROR: the Rasa server did not answer within 120 s." >&2; exit 1; }
+
+# The demo clinic page with the chat widget, which talks to the socket.io channel.
+$bin/python webchat/serve.py --port "$demo_port" --rasa-url "http://localhost:$rasa_port" &
+pids+=($!)
 cat <<MSG
 
   The assistant is ready. Talk to it over the REST channel:
     curl -s -X POST http://localhost:$rasa_port/webhooks/rest/webhook \\
          -H 'Content-Type: application/json' \\
          -d '{"sender": "me", "message": "is a liver calcification dangerous?"}'
-  Or in the terminal: make shell.   Ctrl-C stops both servers.
+  Or open the demo clinic page with the chat widget: http://localhost:$demo_port/
+  Or in the terminal: make shell.   Ctrl-C stops all three servers.
 
 MSG
 wait

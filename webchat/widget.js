@@ -6,6 +6,13 @@
  *           data-config='{"server": "https://clinic.example:5005", "title": "Questions about a liver spot",
  *                         "language": "en", "colors": {"primary": "#0b5394"}}'></script>
  *
+ *   server       the Rasa server (default http://localhost:5005); socketPath: its socket.io path
+ *   title        the chat's heading
+ *   language     the widget's lang attribute, also sent to Rasa as message metadata
+ *   colors       primary, onPrimary (text on primary), alert, alertBackground
+ *   strings      replacements for the texts of STRINGS below (other languages)
+ *   initPayload  sent unseen when a conversation starts (default "/greet"); "" for none
+ *
  * widget.css and socket.io-client (vendor/socket.io.min.js) are loaded from
  * next to this file. The widget lives in a shadow root so that the clinic
  * page's styles and ours cannot clash.
@@ -20,8 +27,7 @@
     socketPath: "/socket.io",
     title: "Questions about a liver spot",
     language: "en",
-    // Sent unseen when a conversation starts, so that the assistant speaks first.
-    initPayload: "/greet",
+    initPayload: "/greet",  // so that the assistant speaks first
     colors: {},
     strings: {},
   };
@@ -210,7 +216,9 @@
     status.textContent = strings.connecting;
     // socket.io-client reconnects on its own after a server restart; every
     // (re)connect asks for the same session again, so the conversation goes on.
-    socket = window.io(config.server, { path: config.socketPath });
+    // WebSocket only: Rasa's workers (make run-prod) share no socket.io state, and
+    // long-polling's separate requests can reach another worker ("Invalid session").
+    socket = window.io(config.server, { path: config.socketPath, transports: ["websocket"] });
     socket.on("connect", () => socket.emit("session_request", { session_id: state.sessionId }));
     socket.on("session_confirm", (sessionId) => {
       const isNew = state.messages.length === 0 && !state.sessionId;

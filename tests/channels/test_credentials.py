@@ -5,7 +5,7 @@ from rasa.core.channels.telegram import TelegramInput
 from rasa.core.run import create_http_input_channels
 
 from connectors.clinic import ClinicInput
-from connectors.credentials import SOCKETIO, build, main
+from connectors.credentials import SOCKETIO, SOCKETIO_CHANNEL, build, main
 from connectors.sms import SmsInput
 from tests.e2e.conftest import ROOT
 
@@ -20,15 +20,15 @@ REST = {"rest": None}
 
 def test_without_variables_only_the_base_channels_and_socketio_are_on():
     credentials, report = build({}, REST)
-    assert credentials == {"rest": None, "socketio": SOCKETIO}
+    assert credentials == {"rest": None, SOCKETIO_CHANNEL: SOCKETIO}
     assert SOCKETIO == {"user_message_evt": "user_uttered", "bot_message_evt": "bot_uttered", "session_persistence": True}
-    assert report[:2] == ["rest: on", "socketio: on"]
+    assert report[:2] == ["rest: on", f"{SOCKETIO_CHANNEL}: on"]
     assert [line.split(":")[0] for line in report[2:]] == ["clinic", "twilio", "telegram"]
     assert all(": off (set " in line for line in report[2:])
 
 
 def test_base_channels_and_their_socketio_settings_are_kept():
-    base = {"connectors.rest.CheckedRestInput": None, "socketio": {"session_persistence": False}}
+    base = {"connectors.rest.CheckedRestInput": None, SOCKETIO_CHANNEL: {"session_persistence": False}}
     credentials, _ = build({}, base)
     assert credentials == base
 

@@ -10,7 +10,7 @@ This channel sends a custom payload like any other message, as the event's
 data, in the REST channel's shape: {"custom": {...}}. Everything else
 (session_request, rooms, user_uttered) is Rasa's own code, unchanged.
 
-credentials.yml: `webchat.channel.SocketIOInput:` with the usual socketio keys.
+Switched on by connectors/credentials.py as `connectors.widget.SocketIOInput:`.
 """
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
