@@ -6,8 +6,9 @@ memory, put simulated patients on the REST channel at 1, 10 and 50 at once,
 and run the held-out NLU set and the conversation tests. Writes
 bench/results.md and bench/latency.png.
 
-    .venv/bin/python bench/run.py            # full run, about 15 minutes on 2 cores
-    .venv/bin/python bench/run.py --smoke    # serve models/current.tar.gz, a few messages, no training or tests
+    .venv/bin/python bench/run.py                       # full run, project as `make run-prod` serves it
+    .venv/bin/python bench/run.py --profile run         # project as `make run` serves it (no PostgreSQL/Redis)
+    .venv/bin/python bench/run.py --smoke --out DIR     # serve models/current.tar.gz, a few messages, seconds
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -40,7 +41,7 @@ from matplotlib.ticker import NullLocator, ScalarFormatter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.e2e.conftest import BIN, free_port, wait_until  # noqa: E402
+from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, free_port, stop, wait_until  # noqa: E402
 
 BENCH = ROOT / "bench"
 
@@ -52,20 +53,23 @@ class Setup:
     config: Path
     credentials: Path
     endpoints: Path
+    env: dict[str, str] = field(default_factory=dict)
 
 
-REFERENCE = BENCH / "reference"
-SETUPS = {
-    # The project as `make run` serves it.
-    "project": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.yml"),
-    # Rasa's default pipeline and policies, served like a fresh `rasa init` bot.
-    "reference": Setup(REFERENCE / "config.yml", REFERENCE / "credentials.yml", REFERENCE / "endpoints.yml"),
+# The project served as the Makefile's targets serve it (keep in step with them).
+PROFILES = {
+    "run": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.yml"),
+    "run-prod": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.prod.yml",
+                      {"SANIC_WORKERS": "2", "ACTION_SERVER_SANIC_WORKERS": "2"}),
 }
+# Rasa's default pipeline and policies, served like a fresh `rasa init` bot.
+REFERENCE = BENCH / "reference"
+REFERENCE_SETUP = Setup(REFERENCE / "config.yml", REFERENCE / "credentials.yml", REFERENCE / "endpoints.yml")
 CONVERSATIONS: list[list[str]] = yaml.safe_load((BENCH / "conversations.yml").read_text())
 CONCURRENCY = (1, 10, 50)
 # Each load phase stops at whichever comes first, so a slow configuration
 # cannot stretch the run: (messages, seconds).
-FULL_LOAD = (3000, 20.0)
+FULL_LOAD = (3000, 15.0)
 SMOKE_LOAD = (10, 5.0)
 # The same for every process: no training cache (so `rasa train` really trains,
 # and never touches the project's .rasa/cache), no telemetry calls to the network.
@@ -116,9 +120,9 @@ class Figures:
     phases: dict[int, Phase] = field(default_factory=dict)
 
 
-def run_logged(args: list, log: Path, env: dict = QUIET_ENV) -> None:
+def run_logged(args: list, log: Path) -> None:
     with log.open("w") as out:
-        result = subprocess.run([str(a) for a in args], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        result = subprocess.run([str(a) for a in args], cwd=ROOT, env=QUIET_ENV, stdout=out, stderr=subprocess.STDOUT)
     if result.returncode:
         raise RuntimeError(f"{' '.join(map(str, args[:3]))} failed:\n{log.read_text()[-3000:]}")
 
@@ -192,23 +196,18 @@ def cpu_s(pids: list[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def endpoints_for(setup: Setup, action_port: int, out: Path, name: str) -> Path:
-    """The setup's endpoints, pointed at our action server; an SQLite tracker
-    store goes to a scratch file, so that the benchmark never writes to the
-    project's conversations."""
+    """The setup's endpoints, pointed at our action server. The benchmark never
+    writes to real conversations: an SQLite tracker store goes to a scratch
+    file, a PostgreSQL one to a database of its own (`<db>_bench`, which
+    Rasa creates next to the configured one)."""
     endpoints = yaml.safe_load(setup.endpoints.read_text()) or {}
     endpoints["action_endpoint"] = {"url": f"http://127.0.0.1:{action_port}/webhook"}
-    if (endpoints.get("tracker_store") or {}).get("dialect") == "sqlite":
-        endpoints["tracker_store"]["db"] = str(out / f"{name}-conversations.db")
+    store = endpoints.get("tracker_store") or {}
+    if store.get("dialect") == "sqlite":
+        store["db"] = str(out / f"{name}-conversations.db")
+    elif store.get("dialect") == "postgresql":
+        store["login_db"], store["db"] = store["db"], f"{store['db']}_bench"
     path = out / f"{name}-endpoints.yml"
     path.write_text(yaml.safe_dump(endpoints))
     return path
@@ -224,9 +223,10 @@ def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> 
     url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
 
     action_log = out / f"{name}-actions.log"
+    env = dict(QUIET_ENV, **setup.env)
     actions = subprocess.Popen(
         [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
-        cwd=ROOT, env=QUIET_ENV, stdout=action_log.open("w"), stderr=subprocess.STDOUT)
+        cwd=ROOT, env=dict(env, **ACTION_SERVER_ENV), stdout=action_log.open("w"), stderr=subprocess.STDOUT)
     rasa = None
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=5).ok, 120, actions, action_log)
@@ -235,7 +235,7 @@ def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> 
         rasa = subprocess.Popen(
             [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
              "--credentials", str(setup.credentials), "--port", str(rasa_port)],
-            cwd=ROOT, env=QUIET_ENV, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
+            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
         # A patient's first message, through NLU, policies and the action server.
         wait_until(lambda: bool(requests.post(url, json={"sender": "bench-ready", "message": "hello"}, timeout=30).json()),
                    600, rasa, rasa_log)  # the reference's models take minutes to load on a busy machine
@@ -351,7 +351,8 @@ def targets(project: Figures, reference: Figures) -> list[str]:
     ]
 
 
-def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[int, float], load_average: str) -> None:
+def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[int, float], load_average: str,
+                 profile: str) -> None:
     project, reference = results["project"], results["reference"]
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
@@ -360,6 +361,10 @@ def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}",
         f"- machine: {os.cpu_count()} cores ({cpu}), load average at start {load_average}",
+        f"- project: its config.yml, served as `make {profile}` serves it "
+        f"({PROFILES[profile].endpoints.name}, {', '.join(f'{k}={v}' for k, v in PROFILES[profile].env.items()) or 'one process'}); "
+        "reference: bench/reference/config.yml (Rasa's default pipeline and policies), served like a fresh "
+        "`rasa init` bot (conversations in memory, one process)",
         f"- load phases: each simulated patient runs scripted conversations (bench/conversations.yml) "
         f"with no pause; a phase stops after {load_limits[0]} messages or {load_limits[1]:.0f} s; "
         f"load generator on the same machine",
@@ -403,33 +408,39 @@ def plot(results: dict[str, Figures], path: Path) -> None:
 
 def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=PROFILES, default="run-prod",
+                        help="serve the project as `make run` (SQLite, one process) or `make run-prod` "
+                             "(PostgreSQL + Redis, 2 workers) does; default: %(default)s")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml",
+                        help="the project's model configuration; another file tries a candidate before adopting it")
     parser.add_argument("--smoke", action="store_true",
-                        help="serve an already trained model under a few messages of load; no training, no tests, "
-                             "no reference")
+                        help="serve an already trained project model under a few messages of load; "
+                             "no training, no tests, no reference")
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz",
-                        help="the trained project model for --smoke")
+                        help="the trained project model for --smoke (default: %(default)s)")
     parser.add_argument("--out", type=Path, help="where results.md and latency.png go (default bench/; "
                                                    "required with --smoke, so that it never overwrites the real results)")
     args = parser.parse_args(argv)
     if args.smoke and args.out is None:
         parser.error("--smoke needs --out")
-    args.out = args.out or BENCH
+    out = args.out or BENCH
+    setups = {"project": replace(PROFILES[args.profile], config=args.config.resolve()), "reference": REFERENCE_SETUP}
     load_limits = SMOKE_LOAD if args.smoke else FULL_LOAD
     load_average = " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    progress(f"{os.cpu_count()} cores, load average {load_average}")
-    results = {name: Figures() for name in SETUPS}
+    progress(f"{os.cpu_count()} cores, load average {load_average}; project served as `make {args.profile}`")
+    results = {name: Figures() for name in setups}
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         if args.smoke:
-            with serve(SETUPS["project"], args.model.resolve(), work, "project", results["project"]) as (url, pids):
+            with serve(setups["project"], args.model.resolve(), work, "project", results["project"]) as (url, pids):
                 progress(f"project: ready in {results['project'].ready_s:.1f} s")
                 measure_load(url, pids, results["project"], "project", *load_limits)
         else:
             tests = []
-            for name, setup in SETUPS.items():
+            for name, setup in setups.items():
                 figures = results[name]
-                progress(f"{name}: training with {setup.config.relative_to(ROOT)}")
+                progress(f"{name}: training with {setup.config}")
                 model, figures.train_s, figures.train_cpu_s = train(setup.config, work, name)
                 progress(f"{name}: trained in {figures.train_s:.0f} s ({figures.train_cpu_s:.0f} s CPU); serving")
                 with serve(setup, model, work, name, figures) as (url, pids):
@@ -447,9 +458,9 @@ def main(argv: Optional[list[str]] = None) -> None:
                 read_tests(work, name, figures)
                 progress(f"{name}: accuracy {figures.accuracy:.1%}, conversation tests "
                          f"{figures.stories[0]}/{figures.stories[1]}")
-        args.out.mkdir(parents=True, exist_ok=True)
-        write_report(results, args.out, load_limits, load_average)
-    progress(f"wrote {args.out / 'results.md'} and {args.out / 'latency.png'}")
+        out.mkdir(parents=True, exist_ok=True)
+        write_report(results, out, load_limits, load_average, args.profile)
+    progress(f"wrote {out / 'results.md'} and {out / 'latency.png'}")
 
 
 if __name__ == "__main__":

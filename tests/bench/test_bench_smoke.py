@@ -23,7 +23,8 @@ def table(results: Path) -> Dict[str, Optional[float]]:
 def test_smoke_run_writes_a_sane_table_and_a_plot(tmp_path):
     assert MODEL.is_file(), "no trained model: run `make train` first"
     run = subprocess.run(
-        [BIN / "python", ROOT / "bench" / "run.py", "--smoke", "--model", MODEL, "--out", tmp_path],
+        # As `make run` serves it: no PostgreSQL or Redis needed.
+        [BIN / "python", ROOT / "bench" / "run.py", "--smoke", "--profile", "run", "--model", MODEL, "--out", tmp_path],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
