@@ -15,7 +15,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-load lock clean
+.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-bench test-load bench lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
@@ -24,6 +24,7 @@ help:
 	@echo "make train  - train the model if data, domain or config changed"
 	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers, 2 action workers"
 	@echo "make test-load - load and fault tests (PostgreSQL, Redis, two Rasa processes, one killed)"
+	@echo "make bench  - benchmark against Rasa's default configuration (writes bench/results.md, bench/latency.png)"
 	@echo "make lock   - re-pin constraints.txt from the current .venv"
 
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -58,7 +59,7 @@ run-prod: $(MODEL) $(WEBCHAT_DEPS)
 shell: $(MODEL)
 	@scripts/serve.sh shell
 
-test: test-unit test-data test-stories test-nlu test-e2e test-channels test-browser
+test: test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-bench
 	@echo ">> all checks passed"
 
 test-unit: $(VENV)/.installed
@@ -90,6 +91,14 @@ test-channels: $(MODEL)
 test-browser: $(MODEL) $(WEBCHAT_DEPS)
 	@echo ">> web chat: python-socketio client, the widget in headless Chromium, rasa-webchat"
 	@$(BIN)/pytest -q -rs tests/browser
+
+test-bench: $(MODEL)
+	@echo ">> benchmark smoke run (a few seconds of bench/run.py --smoke)"
+	@$(BIN)/pytest -q tests/bench
+
+# On demand, not part of `make test`: this project against Rasa's default configuration.
+bench: $(MODEL)
+	@$(BIN)/python bench/run.py
 
 test-load: $(MODEL)
 	@echo ">> load and fault tests: 50 conversations x 20 turns, two Rasa processes, one killed midway"
