@@ -15,16 +15,17 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-bench test-load bench lock clean
+.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-bench test-load bench profile lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
 	@echo "make shell  - talk to the assistant in the terminal (rasa shell)"
 	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, end-to-end"
 	@echo "make train  - train the model if data, domain or config changed"
-	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers, 2 action workers"
+	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers"
 	@echo "make test-load - load and fault tests (PostgreSQL, Redis, two Rasa processes, one killed)"
 	@echo "make bench  - benchmark against Rasa's default configuration (writes bench/results.md, bench/latency.png)"
+	@echo "make profile - where a message's time goes in the Rasa server (writes bench/profile.md)"
 	@echo "make lock   - re-pin constraints.txt from the current .venv"
 
 $(VENV)/.installed: requirements.txt constraints.txt
@@ -51,9 +52,10 @@ $(WEBCHAT_DEPS): webchat/package.json webchat/package-lock.json
 run: $(MODEL) $(WEBCHAT_DEPS)
 	@scripts/serve.sh run
 
-# Clinic profile: conversations in PostgreSQL, a Redis lock store, several workers.
+# Clinic profile: conversations in PostgreSQL, a Redis lock store, two Rasa workers
+# (one per core). One action-server worker is enough: it is idle most of the time.
 run-prod: $(MODEL) $(WEBCHAT_DEPS)
-	@ENDPOINTS=endpoints.prod.yml SANIC_WORKERS=$${SANIC_WORKERS:-2} ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-2} \
+	@ENDPOINTS=endpoints.prod.yml SANIC_WORKERS=$${SANIC_WORKERS:-2} ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-1} \
 		scripts/serve.sh run
 
 shell: $(MODEL)
@@ -98,7 +100,10 @@ test-bench: $(MODEL)
 
 # On demand, not part of `make test`: this project against Rasa's default configuration.
 bench: $(MODEL)
-	@$(BIN)/python bench/run.py
+	@$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+profile: $(MODEL)
+	@$(BIN)/python bench/profile.py
 
 test-load: $(MODEL)
 	@echo ">> load and fault tests: 50 conversations x 20 turns, two Rasa processes, one killed midway"

@@ -60,7 +60,7 @@ class Setup:
 PROFILES = {
     "run": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.yml"),
     "run-prod": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.prod.yml",
-                      {"SANIC_WORKERS": "2", "ACTION_SERVER_SANIC_WORKERS": "2"}),
+                      {"SANIC_WORKERS": "2", "ACTION_SERVER_SANIC_WORKERS": "1"}),
 }
 # Rasa's default pipeline and policies, served like a fresh `rasa init` bot.
 REFERENCE = BENCH / "reference"
@@ -69,7 +69,7 @@ CONVERSATIONS: list[list[str]] = yaml.safe_load((BENCH / "conversations.yml").re
 CONCURRENCY = (1, 10, 50)
 # Each load phase stops at whichever comes first, so a slow configuration
 # cannot stretch the run: (messages, seconds).
-FULL_LOAD = (3000, 15.0)
+FULL_LOAD = (3000, 10.0)
 SMOKE_LOAD = (10, 5.0)
 # The same for every process: no training cache (so `rasa train` really trains,
 # and never touches the project's .rasa/cache), no telemetry calls to the network.

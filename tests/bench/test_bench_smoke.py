@@ -46,3 +46,25 @@ def test_smoke_run_writes_a_sane_table_and_a_plot(tmp_path):
 
     plot = (tmp_path / "latency.png").read_bytes()
     assert plot.startswith(b"\x89PNG") and len(plot) > 10_000
+
+
+def test_profile_run_accounts_for_the_time_of_each_step(tmp_path):
+    assert MODEL.is_file(), "no trained model: run `make train` first"
+    run = subprocess.run(
+        [BIN / "python", ROOT / "bench" / "profile.py", "--profile", "run", "--seconds", "3", "--model", MODEL,
+         "--out", tmp_path],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    rows = {}
+    for line in (tmp_path / "profile.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[1].endswith("%"):
+            rows[cells[0]] = (float(cells[1].rstrip("%")), float(cells[2]))
+    assert len(rows) == 9
+    assert 97 <= sum(share for share, _ in rows.values()) <= 103  # rounded to whole percent
+    # Every answer in these conversations goes through NLU, the policies and the tracker store.
+    for step in ("understand the message (NLU pipeline)", "choose the next action (policies)",
+                 "store the conversation (tracker store)"):
+        assert rows[step][0] > 0 and rows[step][1] > 0, step

@@ -69,6 +69,7 @@ class Servers(NamedTuple):
     rest_url: str
     base_url: str
     database: Path
+    rasa_log: Path
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -104,7 +105,7 @@ def running_servers(workdir: Path, database: Path, env: Dict[str, str]) -> Itera
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=2).ok, 60, actions, action_log)
         wait_until(lambda: requests.get(f"{base}/status", params={"token": TOKEN}, timeout=2).ok, 180, rasa, rasa_log)
-        yield Servers(f"{base}/webhooks/rest/webhook", base, database)
+        yield Servers(f"{base}/webhooks/rest/webhook", base, database, rasa_log)
     finally:
         stop(rasa)
         stop(actions)

@@ -76,6 +76,18 @@ def test_disclaimer_once_per_conversation(servers):
     assert disclaimer in first and disclaimer not in second
 
 
+def test_scan_buttons_send_the_scan_type_without_logging_errors(servers):
+    patient = new_patient()
+    buttons = next(r["buttons"] for r in say(servers, patient, "/start_check") if r.get("buttons"))
+    ultrasound = next(b["payload"] for b in buttons if b["title"] == "Ultrasound")
+    assert ultrasound == '/inform{"scan_type": "ultrasound"}'
+    say(servers, patient, ultrasound)
+    tracker = requests.get(f"{servers.base_url}/conversations/{patient}/tracker",
+                           params={"token": TOKEN}, timeout=10).json()
+    assert tracker["slots"]["scan"] == "ultrasound"
+    assert "interpolator" not in servers.rasa_log.read_text()
+
+
 def test_warning_sign_as_first_message_is_answered_first(servers):
     replies = say(servers, new_patient(), "my skin and eyes went yellow, is it the calcification?")
     assert replies[0]["text"].startswith("You mentioned yellow skin or eyes.")
