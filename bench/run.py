@@ -140,21 +140,14 @@ def train(config: Path, out: Path, name: str) -> tuple[Path, float, float]:
     return out / f"{name}.tar.gz", wall, cpu
 
 
-def start_tests(model: Path, out: Path, name: str) -> list[tuple[subprocess.Popen, Path]]:
-    """Starts the held-out NLU test and the conversation tests (no
-    --fail-on-prediction-errors: we want the pass rate, not the first failure)."""
-    commands = {
-        "nlu": ["test", "nlu", "--nlu", "tests/nlu_heldout.yml"],
-        "core": ["test", "core", "--stories", "tests/"],
-    }
-    started = []
-    for kind, command in commands.items():
-        log = out / f"{name}-test-{kind}.log"
-        args = [BIN / "rasa", *command, "--model", model, "--out", out / f"{name}-{kind}", "--no-plot"]
-        process = subprocess.Popen([str(a) for a in args], cwd=ROOT, env=QUIET_ENV,
-                                   stdout=log.open("w"), stderr=subprocess.STDOUT)
-        started.append((process, log))
-    return started
+def start_tests(model: Path, out: Path, name: str) -> tuple[subprocess.Popen, Path]:
+    """Starts the held-out NLU test and the conversation tests of one model, in
+    one process (bench/evaluate.py) so that the model loads once. No
+    --fail-on-prediction-errors: we want the pass rate, not the first failure."""
+    log = out / f"{name}-tests.log"
+    process = subprocess.Popen([str(BIN / "python"), str(BENCH / "evaluate.py"), str(model), str(out), name],
+                               cwd=ROOT, env=QUIET_ENV, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return process, log
 
 
 def read_tests(out: Path, name: str, figures: Figures) -> None:
@@ -448,12 +441,12 @@ def main(argv: Optional[list[str]] = None) -> None:
                              f"actions {figures.action_rss_mb:.0f} MB; load phases")
                     measure_load(url, pids, figures, name, *load_limits)
                 tests.append((name, model))
-            # Accuracy and pass rate are not timed, so all four test runs share the machine at the end.
+            # Accuracy and pass rate are not timed, so both models' tests share the machine at the end.
             progress("both: held-out NLU test and conversation tests")
-            running = [started for name, model in tests for started in start_tests(model, work, name)]
+            running = [start_tests(model, work, name) for name, model in tests]
             for process, log in running:
                 if process.wait():
-                    raise RuntimeError(f"{log.name}: rasa test failed:\n{log.read_text()[-3000:]}")
+                    raise RuntimeError(f"{log.name}: the tests failed:\n{log.read_text()[-3000:]}")
             for name, figures in results.items():
                 read_tests(work, name, figures)
                 progress(f"{name}: accuracy {figures.accuracy:.1%}, conversation tests "

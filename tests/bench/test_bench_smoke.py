@@ -1,12 +1,14 @@
 """A few seconds of the benchmark (bench/run.py --smoke) against the trained
 model, so that `make bench` does not rot: the servers start, the simulated
-patients get answers, and the report writer produces the table and the plot."""
+patients get answers, the report writer produces the table and the plot, and
+the evaluation step reads back accuracy and the conversation tests' pass rate."""
 import re
 import subprocess
 from pathlib import Path
 from typing import Dict, Optional
 
 from bench.profile import REST, STEPS
+from bench.run import Figures, read_tests
 from tests.e2e.conftest import BIN, MODEL, ROOT
 
 
@@ -69,3 +71,18 @@ def test_profile_run_accounts_for_the_time_of_each_step(tmp_path):
     for step in ("understand the message (NLU pipeline)", "choose the next action (policies)",
                  "store the conversation (tracker store)"):
         assert rows[step][0] > 0 and rows[step][1] > 0, step
+
+
+def test_evaluation_reads_back_accuracy_and_conversation_tests(tmp_path):
+    assert MODEL.is_file(), "no trained model: run `make train` first"
+    run = subprocess.run([BIN / "python", ROOT / "bench" / "evaluate.py", MODEL, tmp_path, "project"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+    figures = Figures()
+    read_tests(tmp_path, "project", figures)
+    # The same bars as `make test-nlu` and `make test-stories` hold the project model to.
+    assert figures.accuracy >= 0.95
+    passed, total = figures.stories
+    written = sum(text.count("- story:") for text in (f.read_text() for f in (ROOT / "tests").glob("test_*.yml")))
+    assert (passed, total) == (written, written)
