@@ -354,6 +354,7 @@ def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[
         "",
         f"- date: {datetime.datetime.now().isoformat(timespec='minutes')}",
         f"- machine: {os.cpu_count()} cores ({cpu}), load average at start {load_average}",
+        f"- run time: {(time.perf_counter() - START) / 60:.1f} min",
         f"- project: its config.yml, served as `make {profile}` serves it "
         f"({PROFILES[profile].endpoints.name}, {', '.join(f'{k}={v}' for k, v in PROFILES[profile].env.items()) or 'one process'}); "
         "reference: bench/reference/config.yml (Rasa's default pipeline and policies), served like a fresh "
