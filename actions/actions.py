@@ -14,7 +14,7 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.content import Content, ContentError, Topic, load_content
+from content_model import Content, ContentError, Topic, load_content
 from privacy.masking import install_log_masking, mask
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,21 @@ def send_answer(dispatcher: CollectingDispatcher, content: Content, topic: Topic
     return [SlotSet("topic", topic.id)]
 
 
+def send_answers(dispatcher: CollectingDispatcher, content: Content, topics: List[Topic]) -> List[Dict[Text, Any]]:
+    """Each question of a message answered in the order asked; the last one stays in play."""
+    events: List[Dict[Text, Any]] = []
+    for topic in topics:
+        events += send_answer(dispatcher, content, topic)
+    return events[-1:]
+
+
+def questions_asked(tracker: Tracker, intent: Optional[Text]) -> List[Text]:
+    """The intents of the questions in the latest message, as the classifier
+    split it (components/intent_classifier.py); one question: the intent itself."""
+    questions = [question["intent"] for question in tracker.latest_message.get("questions") or []]
+    return questions if len(questions) > 1 else [intent] if intent else []
+
+
 def disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
     """The disclaimer follows the first reply of a conversation, so that a
     warning sign in the first message is still the first thing said."""
@@ -73,15 +88,16 @@ class ActionAnswerTopic(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         intent = latest_intent(tracker)
         current = CONTENT.topic(tracker.get_slot("topic"))
+        text = tracker.latest_message.get("text") or ""
         if current and intent in current.follow_ups:
-            topic = CONTENT.topics[current.follow_ups[intent]]
+            topics = [CONTENT.topics[current.follow_ups[intent]]]
         else:
-            topic = CONTENT.topic_for_intent(intent)
-        if topic is None:
+            topics = CONTENT.topics_for_questions(questions_asked(tracker, intent), text)
+        if not topics:
             logger.warning("No topic for intent %s", intent)
             dispatcher.utter_message(response="utter_help")
             return disclaimer_once(dispatcher, tracker)
-        return send_answer(dispatcher, CONTENT, topic) + disclaimer_once(dispatcher, tracker)
+        return send_answers(dispatcher, CONTENT, topics) + disclaimer_once(dispatcher, tracker)
 
 
 class ActionExplainTopic(Action):
@@ -134,10 +150,24 @@ class ActionTriageRedFlags(Action):
         # The classifier's own reading of the message stays second in the ranking.
         ranking = tracker.latest_message.get("intent_ranking") or []
         asked = next((entry for entry in ranking if entry.get("name") != "report_red_flag"), None)
-        topic = CONTENT.topic_for_intent(asked.get("name")) if asked and asked.get("confidence", 0) >= 0.5 else None
-        if topic and not tracker.active_loop.get("name"):
-            events += send_answer(dispatcher, CONTENT, topic)
+        intent = asked.get("name") if asked and asked.get("confidence", 0) >= 0.5 else None
+        topics = CONTENT.topics_for_questions(questions_asked(tracker, intent), tracker.latest_message.get("text") or "")
+        if topics and not tracker.active_loop.get("name"):
+            events += send_answers(dispatcher, CONTENT, topics)
         return events + disclaimer_once(dispatcher, tracker)
+
+
+class ActionDeclineScope(Action):
+    """A question outside the assistant's field: a decline that says why
+    (another organ, another liver disease, a medicine), from content/scope.yml."""
+
+    def name(self) -> Text:
+        return "action_decline_scope"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        kind = tracker.latest_message.get("scope")
+        dispatcher.utter_message(text=CONTENT.scope.decline(kind), json_message={"scope": kind or "general"})
+        return disclaimer_once(dispatcher, tracker)
 
 
 class ActionSuggestTopics(Action):

@@ -1,49 +1,175 @@
-"""Rasa's LogisticRegressionClassifier, saved as plain arrays instead of with skops.
+"""The intent classifier: word and character n-grams of the text, weighted by
+tf-idf, and a logistic regression, all in one component.
 
-Why: the first `import skops.io` in a process looks up every numpy function in
-every loaded module, and a Rasa process has thousands (TensorFlow's among
-them), so Rasa's own save and load spend about 10 s in that import: once in
-every training and again at every server start. The fitted model is three
-arrays; numpy saves them without pickle, so loading a model runs no code from it.
-Training and answering are Rasa's, unchanged.
+Why one component that reads the text itself (instead of Rasa's featurizers):
+patients put several questions, or a story and then a question, in one
+message. To answer each question the classifier must score parts of a message
+as well as the whole, and only a component that featurizes text itself can do
+that. It writes the parts it understood to the message as `questions`, which
+the answering action reads (`action_answer_topic`).
+
+The fitted model is saved as JSON vocabularies and numpy arrays, without
+pickle, so loading a model runs no code from it.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Text
+import json
+import re
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext
+import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
-FILE_NAME = "logistic_regression.npz"
+ARRAYS = "classifier.npz"
+VOCABULARIES = "vocabularies.json"
+QUESTIONS = "questions"  # the message key the answering action reads
+
+# Where one question ends and the next may begin: sentence ends, and joining
+# words that start a new question ("..., and do I need treatment").
+_SPLIT = re.compile(
+    r"[?!.;\n。？！；]+|,?\s+\b(?:and|also|plus|but|or)\s+(?=(?:is|are|do|does|did|can|could|will|would|should|how|what|when|why|which|who|where|it|its|i|my)\b)",
+    re.IGNORECASE,
+)
+
+
+def normalise(text: Text) -> Text:
+    # Numbers differ between patients ("I'm 52"), their presence does not.
+    return re.sub(r"\d+", "0", text.lower())
+
+
+def segments(text: Text) -> List[Text]:
+    """The parts of a message that may each be a question, in order."""
+    parts = [part.strip(" ,-:") for part in _SPLIT.split(text) if part and part.strip(" ,-:")]
+    return [part for part in parts if len(part.split()) >= 2 or len(part) >= 4]
+
+
+def _vectorizers(config: Dict[Text, Any]) -> Tuple[TfidfVectorizer, TfidfVectorizer]:
+    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True,
+                            token_pattern=r"(?u)\b\w+\b", min_df=1)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
+                            min_df=config["char_min_df"])
+    return words, chars
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class ArrayLogisticRegressionClassifier(LogisticRegressionClassifier):
-    def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as model_dir:
-            np.savez(model_dir / FILE_NAME, coef=self.clf.coef_, intercept=self.clf.intercept_,
-                     classes=self.clf.classes_.astype(str))
+class TextIntentClassifier(GraphComponent, IntentClassifier):
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {
+            "C": 10.0,
+            "max_iter": 2000,
+            "random_state": 42,
+            "char_min_df": 2,
+            # A part of a message counts as its own question at this confidence.
+            "question_threshold": 0.5,
+            "max_questions": 3,
+            # Intents that a part may add as a question (the topic intents).
+            "question_intent_prefix": "ask_",
+        }
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 model: Optional[Tuple[TfidfVectorizer, TfidfVectorizer, LogisticRegression]] = None) -> None:
+        self.config = config
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
 
     @classmethod
-    def load(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> ArrayLogisticRegressionClassifier:
-        component = cls.create(config, model_storage, resource, execution_context)
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> TextIntentClassifier:
+        return cls(config, model_storage, resource)
+
+    def _features(self, texts: List[Text]) -> scipy.sparse.csr_matrix:
+        words, chars, _ = self.model
+        normalised = [normalise(text) for text in texts]
+        return scipy.sparse.hstack([words.transform(normalised), chars.transform(normalised)]).tocsr()
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [example for example in training_data.intent_examples if example.get("text")]
+        texts = [normalise(example.get("text")) for example in examples]
+        labels = [example.get("intent") for example in examples]
+        words, chars = _vectorizers(self.config)
+        features = scipy.sparse.hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
+        classifier = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"],
+                                        random_state=self.config["random_state"], class_weight="balanced")
+        classifier.fit(features, labels)
+        self.model = (words, chars, classifier)
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        words, chars, classifier = self.model
+        with self._model_storage.write_to(self._resource) as directory:
+            np.savez(directory / ARRAYS, coef=classifier.coef_, intercept=classifier.intercept_,
+                     classes=classifier.classes_.astype(str), word_idf=words.idf_, char_idf=chars.idf_)
+            vocabularies = {"words": {k: int(v) for k, v in words.vocabulary_.items()},
+                            "chars": {k: int(v) for k, v in chars.vocabulary_.items()}}
+            (directory / VOCABULARIES).write_text(json.dumps(vocabularies), encoding="utf-8")
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> TextIntentClassifier:
         try:
-            with model_storage.read_from(resource) as model_dir, \
-                    np.load(model_dir / FILE_NAME, allow_pickle=False) as saved:
-                component.clf.coef_, component.clf.intercept_ = saved["coef"], saved["intercept"]
-                component.clf.classes_ = saved["classes"]
-        except ValueError:
-            return component  # nothing was trained (no NLU data), as Rasa's own load does
-        component.clf.n_features_in_ = component.clf.coef_.shape[1]
-        return component
+            with model_storage.read_from(resource) as directory:
+                vocabularies = json.loads((directory / VOCABULARIES).read_text(encoding="utf-8"))
+                with np.load(directory / ARRAYS, allow_pickle=False) as saved:
+                    arrays = {key: saved[key] for key in saved.files}
+        except (ValueError, FileNotFoundError):
+            return cls(config, model_storage, resource)  # nothing was trained (no NLU data)
+        words, chars = _vectorizers(config)
+        for vectorizer, vocabulary, idf in ((words, vocabularies["words"], arrays["word_idf"]),
+                                            (chars, vocabularies["chars"], arrays["char_idf"])):
+            vectorizer.vocabulary = vocabulary
+            vectorizer.idf_ = idf
+        classifier = LogisticRegression()
+        classifier.coef_, classifier.intercept_ = arrays["coef"], arrays["intercept"]
+        classifier.classes_ = arrays["classes"]
+        classifier.n_features_in_ = classifier.coef_.shape[1]
+        return cls(config, model_storage, resource, (words, chars, classifier))
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        if self.model is None:
+            return messages
+        for message in messages:
+            text = message.get("text") or ""
+            if text:
+                self._classify(message, text)
+        return messages
+
+    def _classify(self, message: Message, text: Text) -> None:
+        classes = self.model[2].classes_
+        parts = segments(text)
+        texts = [text] + (parts if len(parts) > 1 else [])
+        probabilities = self.model[2].predict_proba(self._features(texts))
+        whole = probabilities[0]
+        questions = self._questions(classes, probabilities[1:]) if len(parts) > 1 else []
+        # A long message (a story, then the question) is often clearer in its parts.
+        if questions and whole.max() < self.config["question_threshold"]:
+            best = max(questions, key=lambda question: question["confidence"])
+            whole = probabilities[1 + best["part"]]
+        order = np.argsort(whole)[::-1][:10]
+        ranking = [{"name": str(classes[i]), "confidence": float(whole[i])} for i in order]
+        message.set("intent", ranking[0], add_to_output=True)
+        message.set("intent_ranking", ranking, add_to_output=True)
+        message.set(QUESTIONS, [{"intent": q["intent"], "confidence": q["confidence"]} for q in questions],
+                    add_to_output=True)
+
+    def _questions(self, classes: np.ndarray, probabilities: np.ndarray) -> List[Dict[Text, Any]]:
+        found: List[Dict[Text, Any]] = []
+        for part, row in enumerate(probabilities):
+            best = int(row.argmax())
+            intent, confidence = str(classes[best]), float(row[best])
+            if (confidence >= self.config["question_threshold"]
+                    and intent.startswith(self.config["question_intent_prefix"])
+                    and intent not in [question["intent"] for question in found]):
+                found.append({"intent": intent, "confidence": confidence, "part": part})
+        return found[: self.config["max_questions"]]

@@ -1,10 +1,13 @@
 """An NLU step that makes warning signs win over whatever else was asked.
 
-It runs after the intent classifier. When a message matches a warning sign in
-content/red_flags.yml, the intent becomes `report_red_flag` (the classifier's
-own guess stays in the ranking, so the question can be answered after the
-warning). The signs are read when the server starts, so clinic staff change them
-without retraining.
+It runs after the intent classifier. When a message says the person has a
+warning sign in content/red_flags.yml, the intent becomes `report_red_flag`
+(the classifier's own guess stays in the ranking, so the question can be
+answered after the warning). When it only uses a sign's words ("no fever",
+"confused by my report") and the classifier guessed a warning, the next guess
+wins: a false alarm frightens people and teaches them to ignore warnings. The
+signs are read when the server starts, so clinic staff change them without
+retraining.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 
-from actions.content import CONTENT_DIR, RedFlags, load_red_flags
+from content_model import CONTENT_DIR, RedFlags, load_red_flags
 
 RED_FLAG_INTENT = "report_red_flag"
 
@@ -39,10 +42,13 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            if not self.red_flags.find(message.get("text") or ""):
-                continue
-            flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}
+            present, dismissed = self.red_flags.assess(message.get("text") or "")
             ranking = [entry for entry in message.get("intent_ranking", []) if entry.get("name") != RED_FLAG_INTENT]
-            message.set("intent", flagged, add_to_output=True)
-            message.set("intent_ranking", [flagged] + ranking, add_to_output=True)
+            if present:
+                flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}
+                message.set("intent", flagged, add_to_output=True)
+                message.set("intent_ranking", [flagged] + ranking, add_to_output=True)
+            elif dismissed and ranking and (message.get("intent") or {}).get("name") == RED_FLAG_INTENT:
+                message.set("intent", ranking[0], add_to_output=True)
+                message.set("intent_ranking", ranking, add_to_output=True)
         return messages

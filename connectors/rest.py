@@ -16,7 +16,7 @@ from sanic import Blueprint, Sanic
 from sanic.exceptions import InvalidUsage, PayloadTooLarge
 from sanic.request import Request
 
-from actions.content import CONTENT_DIR, load_clinic
+from content_model import CONTENT_DIR, load_clinic
 
 logger = logging.getLogger(__name__)
 

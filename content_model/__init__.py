@@ -8,7 +8,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern, Text
+from typing import Any, Dict, List, Optional, Pattern, Text, Tuple
 
 import yaml
 
@@ -35,6 +35,7 @@ class Topic:
     related: List[Text]
     sources: List[Text]
     follow_ups: Dict[Text, Text]
+    mentioned_by: Optional[Pattern] = None  # words that call for this topic beside another question
 
 
 @dataclass(frozen=True)
@@ -43,23 +44,91 @@ class RedFlag:
     name: Text
     level: Text  # "emergency" or "prompt"
     patterns: List[Pattern]
+    not_when: List[Pattern]  # the same words with another meaning
+
+
+# Parts of a sentence: a sign said in one part ("no fever, but my eyes are yellow")
+# is judged on that part alone.
+_SENTENCE = re.compile(r"[.?!\n]+")
+_CLAUSE = re.compile(r"[.?!;,\n]+|\b(?:but|although|though|however|except)\b")
 
 
 @dataclass(frozen=True)
 class RedFlags:
     intro: Text
+    unsure: Text
     levels: Dict[Text, Text]  # level -> what to do
     signs: List[RedFlag]
+    absent: List[Pattern]  # "no", "not", "never" before the sign's words
+    over: List[Pattern]  # "as a newborn", "last year"
+    asking: List[Pattern]  # "what signs should I watch for, like yellow eyes?"
+
+    def assess(self, text: Text) -> Tuple[List[RedFlag], List[RedFlag]]:
+        """The signs a message says the person has, and those whose words it
+        uses without having them (negated, over, asked about, other meaning)."""
+        present: List[RedFlag] = []
+        dismissed: List[RedFlag] = []
+        for sentence in _SENTENCE.split(text.lower()):
+            asking = any(pattern.search(sentence) for pattern in self.asking)
+            for clause in _CLAUSE.split(sentence):
+                for sign in self.signs:
+                    if sign in present:
+                        continue
+                    found = next(((p, m) for p, m in ((p, p.search(clause)) for p in sign.patterns) if m), None)
+                    if found is None:
+                        continue
+                    pattern, match = found
+                    # "eyes are not yellow" is negated inside the match; "not making sense" is the sign.
+                    said = clause[: match.end()] if not self._negates(pattern.pattern) else clause[: match.start()]
+                    if (asking or self._negates(said)
+                            or any(other.search(clause) for other in self.over + sign.not_when)):
+                        dismissed.append(sign)
+                    else:
+                        present.append(sign)
+        return present, [sign for sign in dismissed if sign not in present]
+
+    def _negates(self, text: Text) -> bool:
+        return any(pattern.search(text) for pattern in self.absent)
 
     def find(self, text: Text) -> List[RedFlag]:
-        lowered = text.lower()
-        return [sign for sign in self.signs if any(pattern.search(lowered) for pattern in sign.patterns)]
+        return self.assess(text)[0]
 
     def warning(self, signs: List[RedFlag]) -> Text:
-        """What to say first: the signs named, then the most urgent advice."""
+        """What to say first: the signs named, then the most urgent advice;
+        with no sign understood, the signs to check."""
+        if not signs:
+            return self.unsure.format(signs=", ".join(sign.name for sign in self.signs))
         level = "emergency" if any(sign.level == "emergency" for sign in signs) else "prompt"
-        names = " and ".join(sign.name for sign in signs) if signs else "a sign that worries you"
+        names = " and ".join(sign.name for sign in signs)
         return f"{self.intro.format(signs=names)} {self.levels[level]}"
+
+
+@dataclass(frozen=True)
+class ScopeKind:
+    id: Text
+    patterns: List[Pattern]
+    unless: Optional[Text]  # "finding" or "liver": words that keep the message in scope
+    decline: Text
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Questions near the assistant's field that it declines (content/scope.yml)."""
+
+    guards: Dict[Text, Pattern]  # "finding", "liver"
+    kinds: List[ScopeKind]
+    general: Text
+
+    def outside(self, text: Text) -> Optional[ScopeKind]:
+        lowered = text.lower()
+        for kind in self.kinds:
+            if any(pattern.search(lowered) for pattern in kind.patterns) and not (
+                    kind.unless and self.guards[kind.unless].search(lowered)):
+                return kind
+        return None
+
+    def decline(self, kind_id: Optional[Text]) -> Text:
+        return next((kind.decline for kind in self.kinds if kind.id == kind_id), self.general)
 
 
 @dataclass(frozen=True)
@@ -86,6 +155,7 @@ class Content:
     topics: Dict[Text, Topic]
     citations: Dict[Text, Text]  # seed file name -> how the bot cites it
     red_flags: RedFlags
+    scope: Scope
     guidance: Guidance
     clinic: Dict[Text, Text]
 
@@ -97,6 +167,20 @@ class Content:
             if intent in topic.intents:
                 return topic
         return None
+
+    def topics_for_questions(self, intents: List[Text], text: Text, limit: int = 3) -> List[Topic]:
+        """The topics a message asks about, in the order asked, plus any topic whose
+        words it pastes ("a 5 mm strong echo, is it dangerous?" also explains the words)."""
+        asked: List[Topic] = []
+        for intent in intents:
+            topic = self.topic_for_intent(intent)
+            if topic and topic not in asked:
+                asked.append(topic)
+        lowered = text.lower()
+        for topic in self.topics.values():
+            if asked and topic not in asked and topic.mentioned_by and topic.mentioned_by.search(lowered):
+                asked.append(topic)
+        return asked[:limit]
 
     def named_topic(self, text: Text) -> Optional[Topic]:
         """The topic a message names ("tell me more about the worms"); the longest name wins."""
@@ -197,6 +281,7 @@ def _load_topics(path: Path, citations: Dict[Text, Text]) -> Dict[Text, Topic]:
             related=_text_list(path, where, entry, "related"),
             sources=_text_list(path, where, entry, "sources"),
             follow_ups=follow_ups,
+            mentioned_by=_patterns(path, f"{where}: ", {"p": [entry["mentioned_by"]]}, "p")[0] if entry.get("mentioned_by") else None,
             **{field: " ".join(entry[field].split()) for field in TEXT_FIELDS},
         )
         unknown_sources = [source for source in topic.sources if source not in citations]
@@ -225,6 +310,17 @@ def _text(path: Path, where: Text, entry: Dict[Text, Any], field: Text) -> Text:
     return " ".join(value.split())
 
 
+def _patterns(path: Path, where: Text, entry: Dict[Text, Any], field: Text, required: bool = True) -> List[Pattern]:
+    patterns = entry.get(field, None if required else [])
+    if not isinstance(patterns, list) or (required and not patterns):
+        raise ContentError(f"{path}: {where}field '{field}' must be a non-empty list" if required
+                           else f"{path}: {where}field '{field}' must be a list")
+    try:
+        return [re.compile(str(pattern)) for pattern in patterns]
+    except re.error as error:
+        raise ContentError(f"{path}: {where}field '{field}' has a broken pattern ({error})")
+
+
 def load_red_flags(path: Path) -> RedFlags:
     data = _read_yaml(path)
     levels = data.get("levels")
@@ -237,20 +333,37 @@ def load_red_flags(path: Path) -> RedFlags:
         where = f"sign '{entry.get('id', number)}': "
         if entry.get("level") not in levels:
             raise ContentError(f"{path}: {where}field 'level' must be 'emergency' or 'prompt'")
-        patterns = entry.get("patterns")
-        if not isinstance(patterns, list) or not patterns:
-            raise ContentError(f"{path}: {where}field 'patterns' must be a non-empty list")
-        try:
-            compiled = [re.compile(str(pattern)) for pattern in patterns]
-        except re.error as error:
-            raise ContentError(f"{path}: {where}field 'patterns' has a broken pattern ({error})")
-        signs.append(RedFlag(_text(path, where, entry, "id"), _text(path, where, entry, "name"), entry["level"], compiled))
+        signs.append(RedFlag(_text(path, where, entry, "id"), _text(path, where, entry, "name"), entry["level"],
+                             _patterns(path, where, entry, "patterns"),
+                             _patterns(path, where, entry, "not_when", required=False)))
     if not signs:
         raise ContentError(f"{path}: field 'signs' must list at least one warning sign")
-    intro = _text(path, "", data, "intro")
-    if "{signs}" not in intro:
-        raise ContentError(f"{path}: field 'intro' must contain {{signs}}")
-    return RedFlags(intro, {level: " ".join(text.split()) for level, text in levels.items()}, signs)
+    intro, unsure = _text(path, "", data, "intro"), _text(path, "", data, "unsure")
+    for field, text in (("intro", intro), ("unsure", unsure)):
+        if "{signs}" not in text:
+            raise ContentError(f"{path}: field '{field}' must contain {{signs}}")
+    not_a_sign = data.get("not_a_sign")
+    if not isinstance(not_a_sign, dict):
+        raise ContentError(f"{path}: field 'not_a_sign' must give 'absent', 'over' and 'asking' patterns")
+    return RedFlags(intro, unsure, {level: " ".join(text.split()) for level, text in levels.items()}, signs,
+                    *(_patterns(path, "not_a_sign: ", not_a_sign, field) for field in ("absent", "over", "asking")))
+
+
+def load_scope(path: Path) -> Scope:
+    data = _read_yaml(path)
+    guards = {}
+    for field in ("finding", "liver"):
+        guards[field] = _patterns(path, "", {field: [data.get(field)]}, field)[0]
+    kinds = []
+    for number, entry in enumerate(data.get("kinds") or [], start=1):
+        if not isinstance(entry, dict):
+            raise ContentError(f"{path}: kind #{number}: expected a mapping of fields")
+        where = f"kind '{entry.get('id', number)}': "
+        if entry.get("unless") not in (None, *guards):
+            raise ContentError(f"{path}: {where}field 'unless' must be one of {sorted(guards)}")
+        kinds.append(ScopeKind(_text(path, where, entry, "id"), _patterns(path, where, entry, "patterns"),
+                               entry.get("unless"), _text(path, where, entry, "decline")))
+    return Scope(guards, kinds, _text(path, "", data, "general"))
 
 
 def _answer(value: Any) -> Text:
@@ -291,6 +404,7 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         topics=_load_topics(directory / "topics.yml", citations),
         citations=citations,
         red_flags=load_red_flags(directory / "red_flags.yml"),
+        scope=load_scope(directory / "scope.yml"),
         guidance=_load_guidance(directory / "guidance.yml", citations),
         clinic=load_clinic(directory / "clinic.yml"),
     )

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import socketio
 
-from actions.content import load_content
+from content_model import load_content
 
 CONTENT = load_content()
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from actions.content import load_content
+from content_model import load_content
 from tests.e2e.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")

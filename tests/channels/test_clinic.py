@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from actions.content import load_content
+from content_model import load_content
 from connectors.clinic import sign
 from connectors.text_only import SMS_MAX_CHARS
 from tests.channels.conftest import CLINIC_SECRET

@@ -6,7 +6,7 @@ import uuid
 import requests
 from twilio.request_validator import RequestValidator
 
-from actions.content import load_content
+from content_model import load_content
 from connectors.text_only import SMS_MAX_CHARS
 from tests.channels.conftest import TWILIO
 

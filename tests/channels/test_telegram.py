@@ -9,7 +9,7 @@ import uuid
 
 import requests
 
-from actions.content import load_content
+from content_model import load_content
 from tests.channels.conftest import TELEGRAM
 
 CONTENT = load_content()

@@ -8,7 +8,7 @@ import pytest
 import requests
 import yaml
 
-from actions.content import load_content
+from content_model import load_content
 from tests.e2e.conftest import BIN, ROOT, TOKEN
 
 CONTENT = load_content()

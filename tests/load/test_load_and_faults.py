@@ -23,7 +23,7 @@ import redis
 import requests
 from rasa.core.tracker_store import SQLTrackerStore
 
-from actions.content import load_content
+from content_model import load_content
 from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 CONVERSATIONS, TURNS = 50, 20

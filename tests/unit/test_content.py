@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions.content import CONTENT_DIR, ContentError, load_content
+from content_model import CONTENT_DIR, ContentError, load_content
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"

@@ -5,7 +5,7 @@ import pytest
 import textstat
 import yaml
 
-from actions.content import TEXT_FIELDS, load_content
+from content_model import TEXT_FIELDS, load_content
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_GRADE = 8.0
