@@ -40,6 +40,8 @@ _SPLIT = re.compile(
     re.IGNORECASE,
 )
 
+_JOINER = re.compile(r"^(?:and|also|plus|but|or|so)\b[\s,]*", re.IGNORECASE)
+
 
 def normalise(text: Text) -> Text:
     # Numbers differ between patients ("I'm 52"), their presence does not.
@@ -48,7 +50,8 @@ def normalise(text: Text) -> Text:
 
 def segments(text: Text) -> List[Text]:
     """The parts of a message that may each be a question, in order."""
-    parts = [part.strip(" ,-:") for part in _SPLIT.split(text) if part and part.strip(" ,-:")]
+    parts = [_JOINER.sub("", part.strip(" ,-:")) for part in _SPLIT.split(text)]
+    parts = [part for part in parts if part]
     return [part for part in parts if len(part.split()) >= 2 or len(part) >= 4]
 
 

@@ -23,12 +23,18 @@ from rasa.shared.nlu.training_data.message import Message
 from content_model import CONTENT_DIR, RedFlags, load_red_flags
 
 RED_FLAG_INTENT = "report_red_flag"
+FALLBACK_INTENT = "nlu_fallback"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class RedFlagDetector(GraphComponent, IntentClassifier):
-    def __init__(self, red_flags: RedFlags) -> None:
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_confidence": 0.5}
+
+    def __init__(self, red_flags: RedFlags, min_confidence: float) -> None:
         self.red_flags = red_flags
+        self.min_confidence = min_confidence
 
     @classmethod
     def create(
@@ -38,7 +44,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RedFlagDetector:
-        return cls(load_red_flags(CONTENT_DIR / "red_flags.yml"))
+        return cls(load_red_flags(CONTENT_DIR / "red_flags.yml"), config["min_confidence"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -48,7 +54,9 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
                 flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}
                 message.set("intent", flagged, add_to_output=True)
                 message.set("intent_ranking", [flagged] + ranking, add_to_output=True)
-            elif dismissed and ranking and (message.get("intent") or {}).get("name") == RED_FLAG_INTENT:
-                message.set("intent", ranking[0], add_to_output=True)
+            elif dismissed and (message.get("intent") or {}).get("name") == RED_FLAG_INTENT:
+                sure = ranking and ranking[0]["confidence"] >= self.min_confidence
+                message.set("intent", ranking[0] if sure else {"name": FALLBACK_INTENT, "confidence": self.min_confidence},
+                            add_to_output=True)
                 message.set("intent_ranking", ranking, add_to_output=True)
         return messages

@@ -49,7 +49,7 @@ class RedFlag:
 
 # Parts of a sentence: a sign said in one part ("no fever, but my eyes are yellow")
 # is judged on that part alone.
-_SENTENCE = re.compile(r"[.?!\n]+")
+_SENTENCE = re.compile(r"(?<!\d)\.(?!\d)|[?!\n]+")  # not inside "38.5"
 _CLAUSE = re.compile(r"[.?!;,\n]+|\b(?:but|although|though|however|except)\b")
 
 
@@ -70,21 +70,23 @@ class RedFlags:
         dismissed: List[RedFlag] = []
         for sentence in _SENTENCE.split(text.lower()):
             asking = any(pattern.search(sentence) for pattern in self.asking)
-            for clause in _CLAUSE.split(sentence):
-                for sign in self.signs:
-                    if sign in present:
-                        continue
-                    found = next(((p, m) for p, m in ((p, p.search(clause)) for p in sign.patterns) if m), None)
-                    if found is None:
-                        continue
-                    pattern, match = found
-                    # "eyes are not yellow" is negated inside the match; "not making sense" is the sign.
-                    said = clause[: match.end()] if not self._negates(pattern.pattern) else clause[: match.start()]
-                    if (asking or self._negates(said)
-                            or any(other.search(clause) for other in self.over + sign.not_when)):
-                        dismissed.append(sign)
-                    else:
-                        present.append(sign)
+            for sign in self.signs:
+                if sign in present:
+                    continue
+                found = next(((p, m) for p, m in ((p, p.search(sentence)) for p in sign.patterns) if m), None)
+                if found is None:
+                    continue
+                pattern, match = found
+                # The part of the sentence the sign is said in ("no fever, but my eyes are yellow").
+                start = max((m.end() for m in _CLAUSE.finditer(sentence, 0, match.start())), default=0)
+                end = next((m.start() for m in _CLAUSE.finditer(sentence, match.end())), len(sentence))
+                # "eyes are not yellow" is negated inside the match; "not making sense" is the sign.
+                said = sentence[start: match.start() if self._negates(pattern.pattern) else match.end()]
+                if (asking or self._negates(said)
+                        or any(other.search(sentence[start:end]) for other in self.over + sign.not_when)):
+                    dismissed.append(sign)
+                else:
+                    present.append(sign)
         return present, [sign for sign in dismissed if sign not in present]
 
     def _negates(self, text: Text) -> bool:

@@ -81,10 +81,10 @@ def stop(process: subprocess.Popen) -> None:
 
 
 @contextmanager
-def running_servers(workdir: Path, database: Path, env: Dict[str, str]) -> Iterator[Servers]:
+def running_servers(workdir: Path, database: Path, env: Dict[str, str], model: Path = MODEL) -> Iterator[Servers]:
     """The action server and the Rasa server (REST, HTTP API with a token),
     keeping conversations in the SQLite file `database`."""
-    assert MODEL.is_file(), "no trained model: run `make train` first"
+    assert model.is_file(), f"no trained model at {model}: run `make train` first"
     action_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
     endpoints.write_text(
@@ -97,7 +97,7 @@ def running_servers(workdir: Path, database: Path, env: Dict[str, str]) -> Itera
         cwd=ROOT, env=dict(env, **ACTION_SERVER_ENV), stdout=action_log.open("a"), stderr=subprocess.STDOUT,
     )
     rasa = subprocess.Popen(
-        [BIN / "rasa", "run", "--model", MODEL, "--endpoints", endpoints, "--credentials", ROOT / "credentials.yml",
+        [BIN / "rasa", "run", "--model", model, "--endpoints", endpoints, "--credentials", ROOT / "credentials.yml",
          "--port", str(rasa_port), "--enable-api", "--auth-token", TOKEN],
         cwd=ROOT, env=env, stdout=rasa_log.open("a"), stderr=subprocess.STDOUT,
     )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import tempfile
@@ -227,9 +228,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "eval.md")
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "current.tar.gz")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as workdir:
-        with running_servers(Path(workdir), Path(workdir) / "eval.db", dict(__import__("os").environ)) as servers:
+        with running_servers(Path(workdir), Path(workdir) / "eval.db", dict(os.environ), args.model) as servers:
             results = evaluate(servers.rest_url, args.sets)
     summary = summarise(results)
     write_report(results, summary, args.out)

@@ -13,6 +13,7 @@ def make_tracker(
     ranking: Optional[List[Dict[Text, Any]]] = None,
     earlier_intents: Optional[List[Text]] = None,
     active_loop: Optional[Text] = None,
+    parsed: Optional[Dict[Text, Any]] = None,
 ) -> Tracker:
     """A real rasa_sdk Tracker as the Rasa server would send it to the action server."""
     latest = {
@@ -20,6 +21,7 @@ def make_tracker(
         "intent": {"name": intent, "confidence": 0.95},
         "entities": entities or [],
         "intent_ranking": ranking or [{"name": intent, "confidence": 0.95}],
+        **(parsed or {}),  # what the project's NLU steps add: questions, scope
     }
     events = [
         {"event": "user", "text": f"earlier {name}", "parse_data": {"intent": {"name": name}}}

@@ -1,51 +1,68 @@
-"""The intent classifier saved as arrays answers exactly as it did before saving."""
-import numpy as np
+"""The intent classifier: a loaded model answers exactly as the trained one,
+and a message with several questions carries each of them, in order."""
 import pytest
-import scipy.sparse
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, TEXT
-from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.intent_classifier import ArrayLogisticRegressionClassifier
+from components.intent_classifier import QUESTIONS, TextIntentClassifier, segments
 
-CONFIG = {"random_state": 42, "max_iter": 1000}
 CONTEXT = ExecutionContext(GraphSchema({}), node_name="intent_classifier")
+EXAMPLES = {
+    "ask_dangerous": ["is it dangerous", "is this serious", "should i worry about it", "is it bad", "how serious is a calcified spot"],
+    "ask_treatment": ["do i need treatment", "does it need surgery", "how is it treated", "should it be removed", "what treatment is needed"],
+    "greet": ["hello", "hi there", "good morning", "hey", "hiya"],
+}
 
 
-def message(vector: np.ndarray, intent: str = "") -> Message:
-    data = {TEXT: "some words", **({INTENT: intent} if intent else {})}
-    made = Message(data=data)
-    made.add_features(Features(scipy.sparse.coo_matrix(vector), FEATURE_TYPE_SENTENCE, TEXT, "test"))
-    return made
+def config(**changes):
+    return dict(TextIntentClassifier.get_default_config(), char_min_df=1, **changes)
 
 
 @pytest.fixture
-def storage(tmp_path) -> LocalModelStorage:
-    return LocalModelStorage(tmp_path)
+def trained(tmp_path):
+    storage, resource = LocalModelStorage(tmp_path), Resource("intent_classifier")
+    classifier = TextIntentClassifier.create(config(), storage, resource, CONTEXT)
+    classifier.train(TrainingData([Message(data={TEXT: text, INTENT: intent})
+                                   for intent, texts in EXAMPLES.items() for text in texts]))
+    return classifier, storage, resource
 
 
-def test_a_loaded_classifier_ranks_intents_as_the_trained_one(storage):
-    rng = np.random.default_rng(0)
-    intents = ["ask_dangerous", "ask_cancer", "greet"]
-    training = [message(rng.poisson(1.0, (1, 40)) + 3 * np.eye(40)[[i]], name)
-                for i, name in enumerate(intents) for _ in range(20)]
-    resource = Resource("intent_classifier")
-    trained = ArrayLogisticRegressionClassifier.create(CONFIG, storage, resource, CONTEXT)
-    trained.train(TrainingData(training))
-
-    loaded = ArrayLogisticRegressionClassifier.load(CONFIG, storage, resource, CONTEXT)
-
-    vectors = rng.poisson(1.0, (10, 40))
-    before = trained.process([message(v[None, :]) for v in vectors])
-    after = loaded.process([message(v[None, :]) for v in vectors])
-    assert {m.get(INTENT)["name"] for m in before} <= set(intents)
-    assert [m.get("intent_ranking") for m in after] == [m.get("intent_ranking") for m in before]
+def parse(classifier, text):
+    return classifier.process([Message(data={TEXT: text})])[0]
 
 
-def test_loading_what_was_never_trained_gives_an_untrained_classifier(storage):
-    loaded = ArrayLogisticRegressionClassifier.load(CONFIG, storage, Resource("never_trained"), CONTEXT)
-    assert not hasattr(loaded.clf, "coef_")
+def test_a_loaded_classifier_ranks_intents_as_the_trained_one(trained):
+    classifier, storage, resource = trained
+    loaded = TextIntentClassifier.load(config(), storage, resource, CONTEXT)
+    for text in ["is it serious?", "hey, do I need an operation", "something else entirely"]:
+        assert parse(loaded, text).get("intent_ranking") == parse(classifier, text).get("intent_ranking")
+
+
+def test_two_questions_in_one_message_are_both_carried_in_order(trained):
+    message = parse(trained[0], "is it dangerous? and do I need treatment?")
+    assert [question["intent"] for question in message.get(QUESTIONS)] == ["ask_dangerous", "ask_treatment"]
+
+
+def test_a_greeting_is_not_a_question(trained):
+    message = parse(trained[0], "hello! is it dangerous?")
+    assert [question["intent"] for question in message.get(QUESTIONS)] == ["ask_dangerous"]
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("is it dangerous? and do I need treatment?", ["is it dangerous", "do I need treatment"]),
+    ("I'm 52. They found a spot, what does it mean", ["I'm 52", "They found a spot, what does it mean"]),
+    ("is it serious and do I need surgery", ["is it serious", "do I need surgery"]),
+    ("bread and butter", ["bread and butter"]),
+])
+def test_messages_split_where_a_new_question_begins(text, parts):
+    assert segments(text) == parts
+
+
+def test_loading_what_was_never_trained_gives_an_untrained_classifier(tmp_path):
+    loaded = TextIntentClassifier.load(config(), LocalModelStorage(tmp_path), Resource("never_trained"), CONTEXT)
+    message = loaded.process([Message(data={TEXT: "is it dangerous"})])[0]
+    assert message.get(INTENT) is None
