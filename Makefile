@@ -15,12 +15,14 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml')
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-bench test-load bench profile lock clean
+.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-load eval compare-nlu bench profile lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
 	@echo "make shell  - talk to the assistant in the terminal (rasa shell)"
-	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, end-to-end"
+	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, evaluation bars, end-to-end"
+	@echo "make eval   - the independent evaluation against the real servers (writes results/eval.md)"
+	@echo "make compare-nlu - train each candidate NLU and score it on the locked half (writes bench/nlu_comparison.md)"
 	@echo "make train  - train the model if data, domain or config changed"
 	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers"
 	@echo "make test-load - load and fault tests (PostgreSQL, Redis, two Rasa processes, one killed)"
@@ -61,7 +63,7 @@ run-prod: $(MODEL) $(WEBCHAT_DEPS)
 shell: $(MODEL)
 	@scripts/serve.sh shell
 
-test: test-unit test-data test-stories test-nlu test-e2e test-channels test-browser test-bench
+test: test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench
 	@echo ">> all checks passed"
 
 test-unit: $(VENV)/.installed
@@ -81,6 +83,17 @@ test-nlu: $(MODEL)
 	@mkdir -p results
 	@$(RASA) test nlu --model $(MODEL) --nlu tests/nlu_heldout.yml --out results/nlu >results/nlu.log 2>&1 || { tail -30 results/nlu.log; exit 1; }
 	@$(BIN)/python tests/check_nlu_accuracy.py results/nlu/intent_report.json --min 0.95
+
+test-eval: $(MODEL)
+	@echo ">> independent evaluation: locked half, scope, warning signs, context conversations (tests/eval)"
+	@$(BIN)/pytest -q tests/eval
+
+# Every set of the independent evaluation, scored on the reply; the report lists each failure.
+eval: $(MODEL)
+	@$(BIN)/python tests/eval/evaluate.py
+
+compare-nlu: $(VENV)/.installed
+	@$(BIN)/python bench/compare_nlu.py
 
 test-e2e: $(MODEL)
 	@echo ">> end-to-end: real action server + Rasa server over HTTP"

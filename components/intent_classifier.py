@@ -36,7 +36,7 @@ QUESTIONS = "questions"  # the message key the answering action reads
 # Where one question ends and the next may begin: sentence ends, and joining
 # words that start a new question ("..., and do I need treatment").
 _SPLIT = re.compile(
-    r"[?!.;\n。？！；]+|,?\s+\b(?:and|also|plus|but|or)\s+(?=(?:is|are|do|does|did|can|could|will|would|should|how|what|when|why|which|who|where|it|its|i|my)\b)",
+    r"\.(?!\d)|[?!;\n。？！；]+|,?\s+\b(?:and|also|plus|but|or)\s+(?=(?:is|are|do|does|did|can|could|will|would|should|how|what|when|why|which|who|where|it|its|i|my|for how)\b)",
     re.IGNORECASE,
 )
 

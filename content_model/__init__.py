@@ -49,7 +49,7 @@ class RedFlag:
 
 # Parts of a sentence: a sign said in one part ("no fever, but my eyes are yellow")
 # is judged on that part alone.
-_SENTENCE = re.compile(r"(?<!\d)\.(?!\d)|[?!\n]+")  # not inside "38.5"
+_SENTENCE = re.compile(r"\.(?!\d)|[?!\n]+")  # not inside "38.5"
 _CLAUSE = re.compile(r"[.?!;,\n]+|\b(?:but|although|though|however|except)\b")
 
 

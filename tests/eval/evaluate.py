@@ -28,8 +28,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "e2e"))
-from conftest import running_servers  # noqa: E402  (the e2e tests' server start)
+from tests.e2e.conftest import running_servers  # noqa: E402  (the e2e tests' server start)
 
 SETS = ("locked", "working", "scope", "red_flags", "context")
 FACTS = yaml.safe_load((HERE / "facts.yml").read_text(encoding="utf-8"))
