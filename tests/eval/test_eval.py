@@ -9,11 +9,11 @@ from evaluate import run_set, summarise
 
 # set -> (minimum share of right replies, what the share counts)
 BARS = {
-    "locked": 0.80,
-    "scope": 0.65,
+    "locked": 0.92,  # target 0.95; measured 0.935 on 2026-12-01
+    "scope": 0.87,  # target 0.95; measured 0.90
     "red_flags": 1.00,  # every warning sign warned first, naming the sign
     "red_flags_negative": 0.95,  # at most 5% false alarms
-    "context": 0.50,
+    "context": 0.66,  # target 1.00 (every conversation); measured 9 of 12
 }
 
 
@@ -35,4 +35,4 @@ def test_share_of_right_replies_is_at_least_the_bar(summary, name):
 
 
 def test_fallbacks_on_in_scope_messages_of_the_locked_half(summary):
-    assert summary[0]["locked"]["in_scope_fallback_share"] <= 0.15
+    assert summary[0]["locked"]["in_scope_fallback_share"] <= 0.05  # target 0.03; measured 0.038
