@@ -85,6 +85,7 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self._weights: Optional[np.ndarray] = None
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -96,6 +97,15 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
         normalised = [normalise(text) for text in texts]
         return scipy.sparse.hstack([words.transform(normalised), chars.transform(normalised)]).tocsr()
 
+    def _probabilities(self, texts: List[Text]) -> np.ndarray:
+        """The multinomial model's probabilities, as predict_proba gives them, with
+        the weights kept feature-major: sklearn copies them on every call otherwise."""
+        if self._weights is None:
+            self._weights = np.ascontiguousarray(self.model[2].coef_.T)
+        scores = self._features(texts) @ self._weights + self.model[2].intercept_
+        scores = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return scores / scores.sum(axis=1, keepdims=True)
+
     def train(self, training_data: TrainingData) -> Resource:
         examples = [example for example in training_data.intent_examples if example.get("text")]
         texts = [normalise(example.get("text")) for example in examples]
@@ -106,6 +116,7 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
                                         random_state=self.config["random_state"], class_weight="balanced")
         classifier.fit(features, labels)
         self.model = (words, chars, classifier)
+        self._weights = None
         self.persist()
         return self._resource
 
@@ -152,7 +163,7 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
         classes = self.model[2].classes_
         parts = segments(text)
         texts = [text] + (parts if len(parts) > 1 else [])
-        probabilities = self.model[2].predict_proba(self._features(texts))
+        probabilities = self._probabilities(texts)
         whole = probabilities[0]
         questions = self._questions(classes, probabilities[1:]) if len(parts) > 1 else []
         # A long message (a story, then the question) is often clearer in its parts.

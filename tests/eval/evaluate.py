@@ -83,6 +83,7 @@ class Result:
     outcome: str  # right | fallback | wrong_topic | missing_facts | forbidden | not_declined | no_warning | false_alarm
     detail: str = ""
     answered: List[str] = field(default_factory=list)
+    style: str = ""
 
     @property
     def right(self) -> bool:
@@ -105,6 +106,12 @@ def judge_topics(reply: Reply, expected: List[str]) -> (str, str):
 
 
 def judge_message(url: str, set_name: str, case: Dict[str, Any]) -> Result:
+    result = _judge_message(url, set_name, case)
+    result.style = case.get("style", "")
+    return result
+
+
+def _judge_message(url: str, set_name: str, case: Dict[str, Any]) -> Result:
     reply = send(url, f"eval-{uuid.uuid4().hex[:12]}", case["text"])
     expected = list(case["topics"])
     if expected == ["scope"]:
@@ -211,6 +218,13 @@ def write_report(results: List[Result], summary: Dict[str, Any], path: Path) -> 
         total = sum(counts.values())
         other = total - sum(counts[key] for key in ("right", "fallback", "wrong_topic", "missing_facts"))
         lines.append(f"| {topic} | {total} | {counts['right']} | {counts['fallback']} | {counts['wrong_topic']} | {counts['missing_facts']} | {other} |")
+    lines += ["", "## Per style", "", "| set | style | messages | right |", "| --- | --- | --- | --- |"]
+    styles: Dict[tuple, Counter] = defaultdict(Counter)
+    for result in results:
+        if result.style:
+            styles[(result.set, result.style)][result.right] += 1
+    for (name, style), counts in sorted(styles.items()):
+        lines.append(f"| {name} | {style} | {sum(counts.values())} | {counts[True]} |")
     lines += ["", "## Failures", ""]
     for result in results:
         if not result.right:

@@ -66,3 +66,10 @@ def test_loading_what_was_never_trained_gives_an_untrained_classifier(tmp_path):
     loaded = TextIntentClassifier.load(config(), LocalModelStorage(tmp_path), Resource("never_trained"), CONTEXT)
     message = loaded.process([Message(data={TEXT: "is it dangerous"})])[0]
     assert message.get(INTENT) is None
+
+
+def test_probabilities_are_the_logistic_regression_s_own(trained):
+    classifier = trained[0]
+    texts = ["is it dangerous? and do I need treatment?", "hello", "what now"]
+    expected = classifier.model[2].predict_proba(classifier._features(texts))
+    assert abs(classifier._probabilities(texts) - expected).max() < 1e-12
