@@ -32,9 +32,14 @@ def score(name: str) -> dict:
 
 def main() -> None:
     chosen = sys.argv[1:] or list(CANDIDATES)
+    report = ROOT / "bench" / "nlu_comparison.md"
+    # Rows of candidates not run this time are kept, so each can be measured on its own.
+    kept = [line for line in (report.read_text().splitlines() if report.exists() else [])
+            if line.startswith("| ") and not line.startswith(("| pipeline", "| ---"))
+            and line.split(" | ")[0][2:] not in chosen]
     rows = []
     for label in chosen:
-        name = label.split(" ")[0]
+        name = label.split(" ")[0]  # "project (config.yml)" -> "project"
         seconds = train(name, CANDIDATES[label])
         locked = score(name)
         rows.append(f"| {label} | {seconds:.0f} s | {locked['share']:.1%} | {locked['in_scope_fallback_share']:.1%} |")
@@ -42,8 +47,8 @@ def main() -> None:
     lines = ["# NLU candidates on the locked half of the independent evaluation", "",
              "Written by `bench/compare_nlu.py`: each pipeline trained on the same data, then scored end to end",
              "(right replies, fallbacks on in-scope messages). Training time on this machine (2 cores).", "",
-             "| pipeline | training | right | fallbacks |", "| --- | --- | --- | --- |", *rows]
-    (ROOT / "bench" / "nlu_comparison.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+             "| pipeline | training | right | fallbacks |", "| --- | --- | --- | --- |", *kept, *rows]
+    report.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
