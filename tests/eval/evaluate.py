@@ -20,7 +20,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import requests
 import yaml
@@ -90,7 +90,7 @@ class Result:
         return self.outcome == "right"
 
 
-def judge_topics(reply: Reply, expected: List[str]) -> (str, str):
+def judge_topics(reply: Reply, expected: List[str]) -> Tuple[str, str]:
     bad = forbidden(reply)
     if bad:
         return "forbidden", ", ".join(bad)
