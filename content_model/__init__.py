@@ -283,7 +283,7 @@ def _load_topics(path: Path, citations: Dict[Text, Text]) -> Dict[Text, Topic]:
             related=_text_list(path, where, entry, "related"),
             sources=_text_list(path, where, entry, "sources"),
             follow_ups=follow_ups,
-            mentioned_by=_patterns(path, f"{where}: ", {"p": [entry["mentioned_by"]]}, "p")[0] if entry.get("mentioned_by") else None,
+            mentioned_by=_pattern(path, f"{where}: ", entry, "mentioned_by") if entry.get("mentioned_by") else None,
             **{field: " ".join(entry[field].split()) for field in TEXT_FIELDS},
         )
         unknown_sources = [source for source in topic.sources if source not in citations]
@@ -323,6 +323,13 @@ def _patterns(path: Path, where: Text, entry: Dict[Text, Any], field: Text, requ
         raise ContentError(f"{path}: {where}field '{field}' has a broken pattern ({error})")
 
 
+def _pattern(path: Path, where: Text, entry: Dict[Text, Any], field: Text) -> Pattern:
+    """One regular expression in a field, as `_patterns` reads a list of them."""
+    if not isinstance(entry.get(field), str) or not entry[field]:
+        raise ContentError(f"{path}: {where}field '{field}' must be a pattern")
+    return _patterns(path, where, {field: [entry[field]]}, field)[0]
+
+
 def load_red_flags(path: Path) -> RedFlags:
     data = _read_yaml(path)
     levels = data.get("levels")
@@ -353,9 +360,7 @@ def load_red_flags(path: Path) -> RedFlags:
 
 def load_scope(path: Path) -> Scope:
     data = _read_yaml(path)
-    guards = {}
-    for field in ("finding", "liver"):
-        guards[field] = _patterns(path, "", {field: [data.get(field)]}, field)[0]
+    guards = {field: _pattern(path, "", data, field) for field in ("finding", "liver")}
     kinds = []
     for number, entry in enumerate(data.get("kinds") or [], start=1):
         if not isinstance(entry, dict):
