@@ -14,17 +14,23 @@ from rasa_sdk.events import ConversationPaused, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from content_model import Content, ContentError, Topic, load_content
+from content_model import Content, ContentError, Topic, load_library
 from privacy.masking import install_log_masking, mask
 
 logger = logging.getLogger(__name__)
 install_log_masking()
 
 try:
-    CONTENT = load_content()
+    LIBRARY = load_library()
 except ContentError as error:
     # Refuse to start: a broken entry must be fixed before patients see it.
     raise SystemExit(f"Refusing to start the action server, the curated content is broken: {error}")
+
+
+def content_for(tracker: Tracker) -> Content:
+    """The content in the conversation's language (the `language` slot, set from
+    each message by components/language_detector.py)."""
+    return LIBRARY.content(tracker.get_slot("language"))
 
 
 def latest_intent(tracker: Tracker) -> Optional[Text]:
@@ -45,6 +51,12 @@ def send_answer(dispatcher: CollectingDispatcher, content: Content, topic: Topic
     dispatcher.utter_message(response="utter_answer", answer=topic.short_answer)
     send_sources(dispatcher, content, topic, part="short_answer")
     return [SlotSet("topic", topic.id)]
+
+
+def send_explanation(dispatcher: CollectingDispatcher, content: Content, topic: Topic) -> None:
+    dispatcher.utter_message(text=topic.explanation)
+    dispatcher.utter_message(text=topic.what_you_can_do)
+    send_sources(dispatcher, content, topic, part="explanation")
 
 
 def send_answers(dispatcher: CollectingDispatcher, content: Content, topics: List[Topic]) -> List[Dict[Text, Any]]:
@@ -86,18 +98,24 @@ class ActionAnswerTopic(Action):
         return "action_answer_topic"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        content = content_for(tracker)
         intent = latest_intent(tracker)
-        current = CONTENT.topic(tracker.get_slot("topic"))
+        current = content.topic(tracker.get_slot("topic"))
         text = tracker.latest_message.get("text") or ""
         if current and intent in current.follow_ups:
-            topics = [CONTENT.topics[current.follow_ups[intent]]]
+            target = content.topics[current.follow_ups[intent]]
+            if target == current:
+                # Asked again about the topic in play ("is it dangerous?" about the baby): say more, not the same.
+                send_explanation(dispatcher, content, current)
+                return disclaimer_once(dispatcher, tracker)
+            topics = [target]
         else:
-            topics = CONTENT.topics_for_questions(questions_asked(tracker, intent), text)
+            topics = content.topics_for_questions(questions_asked(tracker, intent), text)
         if not topics:
             logger.warning("No topic for intent %s", intent)
             dispatcher.utter_message(response="utter_help")
             return disclaimer_once(dispatcher, tracker)
-        return send_answers(dispatcher, CONTENT, topics) + disclaimer_once(dispatcher, tracker)
+        return send_answers(dispatcher, content, topics) + disclaimer_once(dispatcher, tracker)
 
 
 class ActionExplainTopic(Action):
@@ -111,16 +129,15 @@ class ActionExplainTopic(Action):
         return "action_explain_topic"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        current = CONTENT.topic(tracker.get_slot("topic"))
-        named = CONTENT.named_topic(tracker.latest_message.get("text") or "")
+        content = content_for(tracker)
+        current = content.topic(tracker.get_slot("topic"))
+        named = content.named_topic(tracker.latest_message.get("text") or "")
         if named and named != current:
-            return send_answer(dispatcher, CONTENT, named) + disclaimer_once(dispatcher, tracker)
+            return send_answer(dispatcher, content, named) + disclaimer_once(dispatcher, tracker)
         if current is None:
             dispatcher.utter_message(response="utter_ask_first")
             return disclaimer_once(dispatcher, tracker)
-        dispatcher.utter_message(text=current.explanation)
-        dispatcher.utter_message(text=current.what_you_can_do)
-        send_sources(dispatcher, CONTENT, current, part="explanation")
+        send_explanation(dispatcher, content, current)
         return disclaimer_once(dispatcher, tracker)
 
 
@@ -134,26 +151,37 @@ class ActionGreet(Action):
 
 
 class ActionTriageRedFlags(Action):
-    """Warning signs first: what to do now, then the question that came with them."""
+    """Warning signs first: what to do now, then the question that came with them.
+
+    Run again on a message without a sign ("so what should I do?" right after
+    a warning, data/rules/safety.yml), it repeats the warning about the signs
+    the patient gave, and nothing else."""
 
     def name(self) -> Text:
         return "action_triage_red_flags"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        red_flags = CONTENT.red_flags
-        signs = red_flags.find(tracker.latest_message.get("text") or "")
+        content = content_for(tracker)
+        language = tracker.get_slot("language")
+        signs = LIBRARY.signs(tracker.latest_message.get("text") or "", language)
+        repeated = not signs and latest_intent(tracker) != "report_red_flag"
+        if repeated:
+            warned = tracker.get_slot("warned") or []
+            signs = [sign for sign in content.red_flags.signs if sign.id in warned]
         dispatcher.utter_message(
-            text=red_flags.warning(signs),
+            text=content.red_flags.warning(signs),
             json_message={"alert": "red_flag", "signs": [sign.id for sign in signs]},
         )
-        events: List[Dict[Text, Any]] = []
+        events: List[Dict[Text, Any]] = [SlotSet("warned", [sign.id for sign in signs])]
+        if repeated:
+            return events
         # The classifier's own reading of the message stays second in the ranking.
         ranking = tracker.latest_message.get("intent_ranking") or []
         asked = next((entry for entry in ranking if entry.get("name") != "report_red_flag"), None)
         intent = asked.get("name") if asked and asked.get("confidence", 0) >= 0.5 else None
-        topics = CONTENT.topics_for_questions(questions_asked(tracker, intent), tracker.latest_message.get("text") or "")
+        topics = content.topics_for_questions(questions_asked(tracker, intent), tracker.latest_message.get("text") or "")
         if topics and not tracker.active_loop.get("name"):
-            events += send_answers(dispatcher, CONTENT, topics)
+            events += send_answers(dispatcher, content, topics)
         return events + disclaimer_once(dispatcher, tracker)
 
 
@@ -166,7 +194,7 @@ class ActionDeclineScope(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
         kind = tracker.latest_message.get("scope")
-        dispatcher.utter_message(text=CONTENT.scope.decline(kind), json_message={"scope": kind or "general"})
+        dispatcher.utter_message(text=content_for(tracker).scope.decline(kind), json_message={"scope": kind or "general"})
         return disclaimer_once(dispatcher, tracker)
 
 
@@ -183,8 +211,9 @@ class ActionSuggestTopics(Action):
         if previous_intent == "nlu_fallback":
             dispatcher.utter_message(response="utter_second_miss")
             return disclaimer_once(dispatcher, tracker)
-        candidates = [CONTENT.topic_for_intent(entry.get("name")) for entry in tracker.latest_message.get("intent_ranking") or []]
-        candidates = [topic for topic in candidates[:4] if topic] + CONTENT.search(tracker.latest_message.get("text") or "")
+        content = content_for(tracker)
+        candidates = [content.topic_for_intent(entry.get("name")) for entry in tracker.latest_message.get("intent_ranking") or []]
+        candidates = [topic for topic in candidates[:4] if topic] + content.search(tracker.latest_message.get("text") or "")
         suggestions: List[Topic] = []
         for topic in candidates:
             if topic.id not in [chosen.id for chosen in suggestions]:
@@ -210,7 +239,7 @@ class ActionSummarizeCheck(Action):
         return "action_summarize_check"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        guidance = CONTENT.guidance
+        guidance = content_for(tracker).guidance
         answers = {slot: tracker.get_slot(slot) for slot in CHECK_SLOTS}
         rules = guidance.advise(answers)
         dispatcher.utter_message(text=guidance.intro)
@@ -236,7 +265,7 @@ class ActionHandOff(Action):
         return "action_hand_off"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        clinic = CONTENT.clinic
+        clinic = content_for(tracker).clinic
         url = os.environ.get("HANDOFF_WEBHOOK_URL")
         if url and await self._post(url, self._payload(tracker)):
             dispatcher.utter_message(text=clinic["handoff_sent"], json_message={"handoff": "requested"})
@@ -247,7 +276,7 @@ class ActionHandOff(Action):
     @staticmethod
     def _payload(tracker: Tracker) -> Dict[Text, Any]:
         texts = [event.get("text") or "" for event in user_turns(tracker)]
-        signs = {sign.id for text in texts for sign in CONTENT.red_flags.find(text)}
+        signs = {sign.id for text in texts for sign in LIBRARY.assess_red_flags(text)[0]}
         answers = tracker.get_slot("check_answers") or {slot: tracker.get_slot(slot) for slot in CHECK_SLOTS if tracker.get_slot(slot)}
         return {
             "event": "handoff_requested",

@@ -1,7 +1,7 @@
 """An NLU step that makes warning signs win over whatever else was asked.
 
 It runs after the intent classifier. When a message says the person has a
-warning sign in content/red_flags.yml, the intent becomes `report_red_flag`
+warning sign in any language's content/<language>/red_flags.yml, the intent becomes `report_red_flag`
 (the classifier's own guess stays in the ranking, so the question can be
 answered after the warning). When it only uses a sign's words ("no fever",
 "confused by my report") and the classifier guessed a warning, the next guess
@@ -20,7 +20,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 
-from content_model import CONTENT_DIR, RedFlags, load_red_flags
+from content_model import Library, load_library
 
 RED_FLAG_INTENT = "report_red_flag"
 FALLBACK_INTENT = "nlu_fallback"
@@ -32,8 +32,8 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {"min_confidence": 0.5}
 
-    def __init__(self, red_flags: RedFlags, min_confidence: float) -> None:
-        self.red_flags = red_flags
+    def __init__(self, library: Library, min_confidence: float) -> None:
+        self.library = library
         self.min_confidence = min_confidence
 
     @classmethod
@@ -44,11 +44,12 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RedFlagDetector:
-        return cls(load_red_flags(CONTENT_DIR / "red_flags.yml"), config["min_confidence"])
+        return cls(load_library(), config["min_confidence"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            present, dismissed = self.red_flags.assess(message.get("text") or "")
+            # Every language's signs, whatever the conversation's language.
+            present, dismissed = self.library.assess_red_flags(message.get("text") or "")
             ranking = [entry for entry in message.get("intent_ranking", []) if entry.get("name") != RED_FLAG_INTENT]
             if present:
                 flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}

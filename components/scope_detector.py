@@ -3,7 +3,8 @@
 A question about a kidney stone, fatty liver or a medicine's dose shares many
 words with the assistant's own questions, so a classifier alone often answers it
 with liver-calcification content. When content/scope.yml says a message is
-about another organ, another liver disease or a medicine, the intent becomes
+about another organ, another liver disease or a medicine (in any language
+served), the intent becomes
 `out_of_scope` and the message carries the kind, so the decline can say why.
 Warning signs still win: the red-flag step runs after this one.
 """
@@ -18,7 +19,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.training_data.message import Message
 
-from content_model import CONTENT_DIR, Scope, load_scope
+from content_model import Library, load_library
 
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 SCOPE = "scope"  # the message key the declining action reads
@@ -26,8 +27,8 @@ SCOPE = "scope"  # the message key the declining action reads
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ScopeDetector(GraphComponent, IntentClassifier):
-    def __init__(self, scope: Scope) -> None:
-        self.scope = scope
+    def __init__(self, library: Library) -> None:
+        self.library = library
 
     @classmethod
     def create(
@@ -37,11 +38,11 @@ class ScopeDetector(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> ScopeDetector:
-        return cls(load_scope(CONTENT_DIR / "scope.yml"))
+        return cls(load_library())
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            kind = self.scope.outside(message.get("text") or "")
+            kind = self.library.outside_scope(message.get("text") or "")
             if kind is None:
                 continue
             declined = {"name": OUT_OF_SCOPE_INTENT, "confidence": 1.0}

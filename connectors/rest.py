@@ -16,7 +16,7 @@ from sanic import Blueprint, Sanic
 from sanic.exceptions import InvalidUsage, PayloadTooLarge
 from sanic.request import Request
 
-from content_model import CONTENT_DIR, load_clinic
+from content_model import load_library
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +28,12 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class CheckedRestInput(RestInput):
     def __init__(self) -> None:
-        self.try_again = load_clinic(CONTENT_DIR / "clinic.yml")["try_again"]
+        self.library = load_library()
+
+    def try_again(self, message: UserMessage) -> Text:
+        """The apology, in the language the message is written in."""
+        language = self.library.languages.detect(message.text or "")
+        return self.library.content(language).clinic["try_again"]
 
     @staticmethod
     def _body(request: Request) -> Dict[Text, Any]:
@@ -68,7 +73,7 @@ class CheckedRestInput(RestInput):
                     return
             except Exception:
                 logger.exception("Could not answer conversation %s", message.sender_id)
-            await message.output_channel.send_text_message(message.sender_id, self.try_again)
+            await message.output_channel.send_text_message(message.sender_id, self.try_again(message))
 
         return super().blueprint(answer_or_apologise)
 

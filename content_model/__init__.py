@@ -1,8 +1,10 @@
 """Loading, validation and lookup of the curated content in content/.
 
-The content is data that clinic staff edit. It is checked once when the action
-server starts: a broken entry stops the start with a message that names the
-file, the entry and the field, so a typo never reaches a patient.
+The content is data that clinic staff edit, one folder per language
+(content/en/, content/zh/, listed in content/languages.yml). It is checked
+once when the action server starts: a broken entry, or a language that lacks
+an entry or a field the default language has, stops the start with a message
+that names the file, the entry and the field, so a typo never reaches a patient.
 """
 import os
 import re
@@ -12,11 +14,22 @@ from typing import Any, Dict, List, Optional, Pattern, Text, Tuple
 
 import yaml
 
+from content_model.languages import Language, Languages, parse_languages
+
 # Relative to this file, never to the working directory. CONTENT_DIR lets a
 # clinic keep its own copy of the content elsewhere.
 CONTENT_DIR = Path(os.environ.get("CONTENT_DIR", Path(__file__).resolve().parent.parent / "content"))
 
 TEXT_FIELDS = ("question", "short_answer", "explanation", "what_you_can_do")
+
+
+_WIDE = "[\u3000-\u9fff\uff00-\uffef]"  # Chinese characters and full-width punctuation
+
+
+def flow(text: Text) -> Text:
+    """A text as one line: YAML's line breaks become spaces, except between
+    Chinese characters, which are written without spaces."""
+    return re.sub(rf"(?<={_WIDE}) (?={_WIDE})", "", " ".join(text.split()))
 
 
 class ContentError(ValueError):
@@ -48,9 +61,11 @@ class RedFlag:
 
 
 # Parts of a sentence: a sign said in one part ("no fever, but my eyes are yellow")
-# is judged on that part alone.
-_SENTENCE = re.compile(r"\.(?!\d)|[?!\n]+")  # not inside "38.5"
-_CLAUSE = re.compile(r"[.?!;,\n]+|\b(?:but|although|though|however|except)\b")
+# is judged on that part alone. Punctuation of every language served ends a part;
+# each language's red_flags.yml names the words that do (`clause_breaks`).
+_SENTENCE = re.compile(r"\.(?!\d)|[?!\n。？！]+")  # not inside "38.5"
+_PUNCTUATION = r"[.?!;,\n。？！；，、]+"
+_QUESTION = re.compile(r"[^.?!\n。？！]+[?？]")
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class RedFlags:
     absent: List[Pattern]  # "no", "not", "never" before the sign's words
     over: List[Pattern]  # "as a newborn", "last year"
     asking: List[Pattern]  # "what signs should I watch for, like yellow eyes?"
+    clauses: Pattern  # where a part of a sentence ends
+    joiners: Dict[Text, Text]  # how the language joins sign names: "list" (", ") and "and" (" and ")
 
     def assess(self, text: Text) -> Tuple[List[RedFlag], List[RedFlag]]:
         """The signs a message says the person has, and those whose words it
@@ -78,8 +95,8 @@ class RedFlags:
                     continue
                 pattern, match = found
                 # The part of the sentence the sign is said in ("no fever, but my eyes are yellow").
-                start = max((m.end() for m in _CLAUSE.finditer(sentence, 0, match.start())), default=0)
-                end = next((m.start() for m in _CLAUSE.finditer(sentence, match.end())), len(sentence))
+                start = max((m.end() for m in self.clauses.finditer(sentence, 0, match.start())), default=0)
+                end = next((m.start() for m in self.clauses.finditer(sentence, match.end())), len(sentence))
                 # "eyes are not yellow" is negated inside the match; "not making sense" is the sign.
                 said = sentence[start: match.start() if self._negates(pattern.pattern) else match.end()]
                 if (asking or self._negates(said)
@@ -99,10 +116,10 @@ class RedFlags:
         """What to say first: the signs named, then the most urgent advice;
         with no sign understood, the signs to check."""
         if not signs:
-            return self.unsure.format(signs=", ".join(sign.name for sign in self.signs))
+            return self.unsure.format(signs=self.joiners["list"].join(sign.name for sign in self.signs))
         level = "emergency" if any(sign.level == "emergency" for sign in signs) else "prompt"
-        names = " and ".join(sign.name for sign in signs)
-        return f"{self.intro.format(signs=names)} {self.levels[level]}"
+        names = self.joiners["and"].join(sign.name for sign in signs)
+        return flow(f"{self.intro.format(signs=names)} {self.levels[level]}")
 
 
 @dataclass(frozen=True)
@@ -120,12 +137,30 @@ class Scope:
     guards: Dict[Text, Pattern]  # "finding", "liver"
     kinds: List[ScopeKind]
     general: Text
+    refers_back: Pattern  # "it", "this": a sentence about the finding named before
 
-    def outside(self, text: Text) -> Optional[ScopeKind]:
+    def outside(self, text: Text, guards: Optional[List[Dict[Text, Pattern]]] = None) -> Optional[ScopeKind]:
+        """The kind of near-scope question a message asks, if any. A kind with
+        `unless` is kept in scope by its guard words (of any language in
+        `guards`), except when a question in it (or its last sentence) asks about
+        the other thing without them ("...my liver spot is fine. Can I eat eggs
+        with a gallstone?") and does not refer back to the finding ("can it pass
+        like a kidney stone?")."""
+        guards = guards or [self.guards]
         lowered = text.lower()
+        sentences = [sentence for sentence in _SENTENCE.split(lowered) if sentence.strip()]
+        questions = _QUESTION.findall(lowered) or sentences[-1:]
+
+        def guarded(kind: ScopeKind, part: Text) -> bool:
+            return any(guard[kind.unless].search(part) for guard in guards)
+
         for kind in self.kinds:
-            if any(pattern.search(lowered) for pattern in kind.patterns) and not (
-                    kind.unless and self.guards[kind.unless].search(lowered)):
+            if not any(pattern.search(lowered) for pattern in kind.patterns):
+                continue
+            if not kind.unless or not guarded(kind, lowered):
+                return kind
+            if any(any(pattern.search(question) for pattern in kind.patterns) and not guarded(kind, question)
+                   and not self.refers_back.search(question) for question in questions):
                 return kind
         return None
 
@@ -160,6 +195,7 @@ class Content:
     scope: Scope
     guidance: Guidance
     clinic: Dict[Text, Text]
+    citation_separator: Text  # between two citations in a source line ("; ")
 
     def topic(self, topic_id: Optional[Text]) -> Optional[Topic]:
         return self.topics.get(topic_id) if topic_id else None
@@ -191,12 +227,12 @@ class Content:
             (len(name), topic)
             for topic in self.topics.values()
             for name in topic.names
-            if re.search(rf"\b{re.escape(name.lower())}\b", lowered)
+            if re.search(rf"(?<![a-z0-9]){re.escape(name.lower())}(?![a-z0-9])", lowered)
         ]
         return max(found, key=lambda pair: pair[0])[1] if found else None
 
     def source_line(self, topic: Topic) -> Text:
-        return "; ".join(self.citations[source] for source in topic.sources)
+        return self.citation_separator.join(self.citations[source] for source in topic.sources)
 
     def search(self, text: Text, limit: int = 3) -> List[Topic]:
         """Topics whose wording shares the most words with `text`, best first."""
@@ -219,7 +255,12 @@ _STOP_WORDS = {
 
 
 def _words(text: Text) -> set:
-    return {word for word in re.findall(r"[a-z]+", text.lower()) if word not in _STOP_WORDS and len(word) > 2}
+    """Words of Latin script, and pairs of Chinese characters (Chinese has no spaces)."""
+    lowered = text.lower()
+    words = {word for word in re.findall(r"[a-z]+", lowered) if word not in _STOP_WORDS and len(word) > 2}
+    for run in re.findall(r"[\u4e00-\u9fff]+", lowered):
+        words.update(run[i:i + 2] for i in range(len(run) - 1))
+    return words
 
 
 def _read_yaml(path: Path) -> Dict[Text, Any]:
@@ -234,8 +275,12 @@ def _read_yaml(path: Path) -> Dict[Text, Any]:
     return data
 
 
-def _load_citations(path: Path) -> Dict[Text, Text]:
-    sources = _read_yaml(path).get("sources")
+def _load_citations(path: Path) -> Tuple[Dict[Text, Text], Text]:
+    data = _read_yaml(path)
+    separator = data.get("separator")
+    if not isinstance(separator, str) or not separator.strip():
+        raise ContentError(f"{path}: field 'separator' (between two citations, such as '; ') is missing or empty")
+    sources = data.get("sources")
     if not isinstance(sources, dict) or not sources:
         raise ContentError(f"{path}: field 'sources' must map seed file names to their details")
     citations = {}
@@ -244,7 +289,7 @@ def _load_citations(path: Path) -> Dict[Text, Text]:
         if not isinstance(cite_as, str) or not cite_as.strip():
             raise ContentError(f"{path}: source '{name}': field 'cite_as' is missing or empty")
         citations[name] = cite_as.strip()
-    return citations
+    return citations, separator
 
 
 def _text_list(path: Path, where: Text, entry: Dict[Text, Any], field: Text, required: bool = True) -> List[Text]:
@@ -284,7 +329,7 @@ def _load_topics(path: Path, citations: Dict[Text, Text]) -> Dict[Text, Topic]:
             sources=_text_list(path, where, entry, "sources"),
             follow_ups=follow_ups,
             mentioned_by=_pattern(path, f"{where}: ", entry, "mentioned_by") if entry.get("mentioned_by") else None,
-            **{field: " ".join(entry[field].split()) for field in TEXT_FIELDS},
+            **{field: flow(entry[field]) for field in TEXT_FIELDS},
         )
         unknown_sources = [source for source in topic.sources if source not in citations]
         if unknown_sources:
@@ -309,7 +354,7 @@ def _text(path: Path, where: Text, entry: Dict[Text, Any], field: Text) -> Text:
     value = entry.get(field)
     if not isinstance(value, str) or not value.strip():
         raise ContentError(f"{path}: {where}field '{field}' is missing or empty")
-    return " ".join(value.split())
+    return flow(value)
 
 
 def _patterns(path: Path, where: Text, entry: Dict[Text, Any], field: Text, required: bool = True) -> List[Pattern]:
@@ -354,8 +399,10 @@ def load_red_flags(path: Path) -> RedFlags:
     not_a_sign = data.get("not_a_sign")
     if not isinstance(not_a_sign, dict):
         raise ContentError(f"{path}: field 'not_a_sign' must give 'absent', 'over' and 'asking' patterns")
-    return RedFlags(intro, unsure, {level: " ".join(text.split()) for level, text in levels.items()}, signs,
-                    *(_patterns(path, "not_a_sign: ", not_a_sign, field) for field in ("absent", "over", "asking")))
+    clause_breaks = _pattern(path, "", data, "clause_breaks")
+    return RedFlags(intro, unsure, {level: flow(text) for level, text in levels.items()}, signs,
+                    *(_patterns(path, "not_a_sign: ", not_a_sign, field) for field in ("absent", "over", "asking")),
+                    re.compile(f"{_PUNCTUATION}|{clause_breaks.pattern}"), _joiners(path, data))
 
 
 def load_scope(path: Path) -> Scope:
@@ -370,7 +417,14 @@ def load_scope(path: Path) -> Scope:
             raise ContentError(f"{path}: {where}field 'unless' must be one of {sorted(guards)}")
         kinds.append(ScopeKind(_text(path, where, entry, "id"), _patterns(path, where, entry, "patterns"),
                                entry.get("unless"), _text(path, where, entry, "decline")))
-    return Scope(guards, kinds, _text(path, "", data, "general"))
+    return Scope(guards, kinds, _text(path, "", data, "general"), _pattern(path, "", data, "refers_back"))
+
+
+def _joiners(path: Path, data: Dict[Text, Any]) -> Dict[Text, Text]:
+    joiners = data.get("joiners")
+    if not isinstance(joiners, dict) or not all(isinstance(joiners.get(key), str) for key in ("list", "and")):
+        raise ContentError(f"{path}: field 'joiners' must give the words that join sign names: 'list' and 'and'")
+    return {key: joiners[key] for key in ("list", "and")}
 
 
 def _answer(value: Any) -> Text:
@@ -403,10 +457,10 @@ def load_clinic(path: Path) -> Dict[Text, Text]:
     return {field: _text(path, "", data, field) for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again")}
 
 
-def load_content(directory: Path = CONTENT_DIR) -> Content:
-    """Reads and checks every content file; raises ContentError naming the problem."""
+def load_content(directory: Path) -> Content:
+    """Reads and checks the content files of one language; raises ContentError naming the problem."""
     directory = Path(directory)
-    citations = _load_citations(directory / "sources.yml")
+    citations, separator = _load_citations(directory / "sources.yml")
     return Content(
         topics=_load_topics(directory / "topics.yml", citations),
         citations=citations,
@@ -414,4 +468,80 @@ def load_content(directory: Path = CONTENT_DIR) -> Content:
         scope=load_scope(directory / "scope.yml"),
         guidance=_load_guidance(directory / "guidance.yml", citations),
         clinic=load_clinic(directory / "clinic.yml"),
+        citation_separator=separator,
     )
+
+
+def load_languages(root: Path = CONTENT_DIR) -> Languages:
+    path = Path(root) / "languages.yml"
+    return parse_languages(_read_yaml(path), str(path), ContentError)
+
+
+@dataclass(frozen=True)
+class Library:
+    """The content in every language served."""
+
+    languages: Languages
+    contents: Dict[Text, Content]  # language code -> its content
+
+    def content(self, language: Optional[Text]) -> Content:
+        """The content in a language; the default language's for an unknown or missing one."""
+        return self.contents.get(language or "", self.contents[self.languages.default])
+
+    def assess_red_flags(self, text: Text) -> Tuple[List[RedFlag], List[RedFlag]]:
+        """Warning signs in every language, whatever the conversation's language."""
+        present: Dict[Text, RedFlag] = {}
+        dismissed: Dict[Text, RedFlag] = {}
+        for content in self.contents.values():
+            found, ignored = content.red_flags.assess(text)
+            present.update((sign.id, sign) for sign in found if sign.id not in present)
+            dismissed.update((sign.id, sign) for sign in ignored)
+        return list(present.values()), [sign for sign_id, sign in dismissed.items() if sign_id not in present]
+
+    def signs(self, text: Text, language: Optional[Text]) -> List[RedFlag]:
+        """The signs a message says the person has, named in the conversation's language."""
+        names = {sign.id: sign for sign in self.content(language).red_flags.signs}
+        return [names[sign.id] for sign in self.assess_red_flags(text)[0]]
+
+    def outside_scope(self, text: Text) -> Optional[ScopeKind]:
+        guards = [content.scope.guards for content in self.contents.values()]
+        return next(filter(None, (content.scope.outside(text, guards) for content in self.contents.values())), None)
+
+
+def _skeleton(content: Content) -> Dict[Tuple[Text, Text], Dict[Text, Dict[Text, Any]]]:
+    """What must be the same in every language: the entries and their non-text fields."""
+    return {
+        ("topics.yml", "topic"): {topic.id: {"intents": topic.intents, "related": topic.related, "sources": topic.sources,
+                                             "follow_ups": topic.follow_ups, "mentioned_by": topic.mentioned_by is not None}
+                                  for topic in content.topics.values()},
+        ("red_flags.yml", "sign"): {sign.id: {"level": sign.level} for sign in content.red_flags.signs},
+        ("scope.yml", "kind"): {kind.id: {"unless": kind.unless} for kind in content.scope.kinds},
+        ("guidance.yml", "rule"): {rule.id: {"when": rule.when, "sources": rule.sources} for rule in content.guidance.rules},
+        ("sources.yml", "source"): {name: {} for name in content.citations},
+    }
+
+
+def _check_same_entries(root: Path, default: Text, reference: Content, language: Text, content: Content) -> None:
+    theirs = _skeleton(content)
+    for (file, kind), entries in _skeleton(reference).items():
+        where, model = root / language / file, root / default / file
+        for entry_id, fields in entries.items():
+            if entry_id not in theirs[(file, kind)]:
+                raise ContentError(f"{where}: {kind} '{entry_id}' is missing ({model} has it)")
+            for field, value in fields.items():
+                if theirs[(file, kind)][entry_id][field] != value:
+                    raise ContentError(f"{where}: {kind} '{entry_id}': field '{field}' differs from {model}")
+        extra = sorted(set(theirs[(file, kind)]) - set(entries))
+        if extra:
+            raise ContentError(f"{where}: {kind} '{extra[0]}' is not in {model}")
+
+
+def load_library(root: Path = CONTENT_DIR) -> Library:
+    """Every language's content, checked against the default language's:
+    the same entries with the same non-text fields, every text present."""
+    root = Path(root)
+    languages = load_languages(root)
+    contents = {code: load_content(root / code) for code in languages.codes}
+    for code, content in contents.items():
+        _check_same_entries(root, languages.default, contents[languages.default], code, content)
+    return Library(languages, contents)

@@ -8,7 +8,8 @@
  *
  *   server       the Rasa server (default http://localhost:5005); socketPath: its socket.io path
  *   title        the chat's heading
- *   language     the widget's lang attribute, also sent to Rasa as message metadata
+ *   language     the widget's lang attribute and the assistant's first language (en, zh); each
+ *                message's own language wins after that (sent to Rasa as message metadata)
  *   colors       primary, onPrimary (text on primary), alert, alertBackground
  *   strings      replacements for the texts of STRINGS below (other languages)
  *   initPayload  sent unseen when a conversation starts (default "/greet"); "" for none
@@ -63,7 +64,7 @@
   const strings = Object.assign({}, STRINGS, config.strings);
   const storageKey = "liver-chat:" + config.server;
 
-  // {sessionId, open, messages: [{from: "user"|"bot", text, buttons?, alert?}]}
+  // {sessionId, open, messages: [{from: "user"|"bot", text, buttons?, alert?, citation?}]}
   const state = Object.assign({ sessionId: null, open: false, messages: [] },
     JSON.parse(localStorage.getItem(storageKey) || "{}"));
 
@@ -146,8 +147,7 @@
       el("span", { class: "lc-hidden", text: message.from === "user" ? strings.you : strings.assistant }),
       el("span", { class: "lc-text", text: message.text }),
     ]);
-    // The answer's source comes from the domain's utter_source_line ("Source: {cite}").
-    if (message.from === "bot" && /^Source:/.test(message.text)) node.classList.add("lc-citation");
+    if (message.citation) node.classList.add("lc-citation");
     if (message.alert) markAlert(node);
     if (message.buttons && message.buttons.length) {
       node.append(el("div", { class: "lc-replies", role: "group", "aria-label": strings.replies },
@@ -173,11 +173,17 @@
   function receive(data) {
     if (data.custom) {
       // A red flag's warning is the text just before {"alert": "red_flag"}.
+      // An answer's source line (utter_source_line, in any language) is the text just before {"sources": [...]}.
       const last = state.messages[state.messages.length - 1];
       if (data.custom.alert && last && last.from === "bot" && !last.alert) {
         last.alert = true;
         save();
         markAlert(log.lastElementChild);
+      }
+      if (data.custom.sources && last && last.from === "bot" && !last.citation) {
+        last.citation = true;
+        save();
+        log.lastElementChild.classList.add("lc-citation");
       }
       return;
     }
@@ -226,7 +232,9 @@
       save();
       ready = true;
       status.textContent = "";
-      if (isNew && config.initPayload) send(config.initPayload);
+      // A payload bypasses Rasa's language detection, so it names the widget's language.
+      if (isNew && config.initPayload) send(config.initPayload.includes("{") ? config.initPayload
+        : `${config.initPayload}${JSON.stringify({ language: config.language })}`);
       pending.forEach(emit);
       pending = [];
     });

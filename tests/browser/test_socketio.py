@@ -7,9 +7,9 @@ import uuid
 import pytest
 import socketio
 
-from content_model import load_content
+from content_model import load_library
 
-CONTENT = load_content()
+CONTENT = load_library().content("en")
 
 
 class Chat:

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from content_model import load_content
+from content_model import load_library
 from tests.e2e.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -19,7 +19,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 RESULTS = ROOT / "results"
 RASA_WEBCHAT = ROOT / "webchat" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
-CONTENT = load_content()
+CONTENT = load_library().content("en")
 WAIT = 30_000  # ms; the first answer of a fresh server takes a few seconds
 
 

@@ -6,12 +6,12 @@ import uuid
 
 import pytest
 
-from content_model import load_content
+from content_model import load_library
 from connectors.clinic import sign
 from connectors.text_only import SMS_MAX_CHARS
 from tests.channels.conftest import CLINIC_SECRET
 
-CONTENT = load_content()
+CONTENT = load_library().content("en")
 DANGEROUS = CONTENT.topics["dangerous"]
 THANKS = "Thank you. I'm glad it helped."
 

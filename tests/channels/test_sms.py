@@ -6,11 +6,11 @@ import uuid
 import requests
 from twilio.request_validator import RequestValidator
 
-from content_model import load_content
+from content_model import load_library
 from connectors.text_only import SMS_MAX_CHARS
 from tests.channels.conftest import TWILIO
 
-CONTENT = load_content()
+CONTENT = load_library().content("en")
 
 
 def new_phone() -> str:

@@ -9,10 +9,10 @@ import uuid
 
 import requests
 
-from content_model import load_content
+from content_model import load_library
 from tests.channels.conftest import TELEGRAM
 
-CONTENT = load_content()
+CONTENT = load_library().content("en")
 
 
 def new_chat() -> int:

@@ -2,11 +2,12 @@
 neither the training data nor the content, sent to the real action server and
 Rasa server over REST, and scored on the reply.
 
-    python tests/eval/evaluate.py [--sets locked working scope red_flags context]
+    python tests/eval/evaluate.py [--sets locked working scope red_flags context zh/locked ...]
 
-A reply is right when it has the facts of every topic asked (tests/eval/facts.yml,
-lenient patterns), in the order asked, and nothing forbidden. Writes results/eval.md
-and results/eval.json; prints the summary.
+A reply is right when it has the facts of every topic asked (facts.yml beside the
+set: tests/eval/ for English, tests/eval/zh/ for Chinese; lenient patterns), in
+the order asked, and nothing forbidden. Writes results/eval.md and
+results/eval.json; prints the summary.
 """
 from __future__ import annotations
 
@@ -30,13 +31,36 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import running_servers  # noqa: E402  (the e2e tests' server start)
 
-SETS = ("locked", "working", "scope", "red_flags", "context")
-FACTS = yaml.safe_load((HERE / "facts.yml").read_text(encoding="utf-8"))
+NAMES = ("locked", "working", "scope", "red_flags", "context")
+LANGUAGE_DIRS = {"en": "", "zh": "zh/"}  # where each language's sets and facts live, under tests/eval/
+SETS = tuple(prefix + name for prefix in LANGUAGE_DIRS.values() for name in NAMES)
 FLAGS = re.IGNORECASE
-MUST_NOT = [re.compile(pattern, FLAGS) for pattern in FACTS["must_not"]]
-DECLINE = re.compile(FACTS["decline"], FLAGS)
-WARNING = re.compile(FACTS["warning"], FLAGS)
-DISCLAIMER = yaml.safe_load((ROOT / "domain.yml").read_text())["responses"]["utter_disclaimer"][0]["text"]
+DISCLAIMERS = {variation["text"] for variation in
+               yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]["utter_disclaimer"]}
+
+
+@dataclass
+class Facts:
+    """What a right reply holds, per topic, and what no reply may hold (facts.yml of one language)."""
+    must: Dict[str, List[str]]
+    must_not: List[re.Pattern]
+    decline: re.Pattern
+    warning: re.Pattern
+
+    @classmethod
+    def load(cls, directory: Path) -> "Facts":
+        data = yaml.safe_load((directory / "facts.yml").read_text(encoding="utf-8"))
+        return cls({topic: entry["must"] for topic, entry in data["topics"].items()},
+                   [re.compile(pattern, FLAGS) for pattern in data["must_not"]],
+                   re.compile(data["decline"], FLAGS), re.compile(data["warning"], FLAGS))
+
+
+def set_path(name: str) -> Path:
+    return HERE / f"{name}.yml"
+
+
+def facts_for(name: str) -> Facts:
+    return Facts.load(set_path(name).parent)
 
 
 @dataclass
@@ -48,7 +72,7 @@ class Reply:
 
     @property
     def text(self) -> str:
-        return " ".join(text for text in self.texts if text != DISCLAIMER)
+        return " ".join(text for text in self.texts if text not in DISCLAIMERS)
 
 
 def send(url: str, sender: str, text: str) -> Reply:
@@ -67,12 +91,12 @@ def send(url: str, sender: str, text: str) -> Reply:
     return Reply(texts, topics, alert, scope)
 
 
-def forbidden(reply: Reply) -> List[str]:
-    return [pattern.pattern for pattern in MUST_NOT if pattern.search(reply.text)]
+def forbidden(facts: Facts, reply: Reply) -> List[str]:
+    return [pattern.pattern for pattern in facts.must_not if pattern.search(reply.text)]
 
 
-def missing_facts(reply: Reply, topic: str) -> List[str]:
-    return [fact for fact in FACTS["topics"][topic]["must"] if not re.search(fact, reply.text, FLAGS)]
+def missing_facts(facts: Facts, reply: Reply, topic: str) -> List[str]:
+    return [fact for fact in facts.must[topic] if not re.search(fact, reply.text, FLAGS)]
 
 
 @dataclass
@@ -90,8 +114,8 @@ class Result:
         return self.outcome == "right"
 
 
-def judge_topics(reply: Reply, expected: List[str]) -> Tuple[str, str]:
-    bad = forbidden(reply)
+def judge_topics(facts: Facts, reply: Reply, expected: List[str]) -> Tuple[str, str]:
+    bad = forbidden(facts, reply)
     if bad:
         return "forbidden", ", ".join(bad)
     if not reply.topics and reply.alert is None:
@@ -99,33 +123,35 @@ def judge_topics(reply: Reply, expected: List[str]) -> Tuple[str, str]:
     if [topic for topic in reply.topics if topic in expected] != expected:
         return "wrong_topic", f"answered {reply.topics}"
     for topic in expected:
-        missing = missing_facts(reply, topic)
+        missing = missing_facts(facts, reply, topic)
         if missing:
             return "missing_facts", f"{topic}: {missing}"
     return "right", ""
 
 
-def judge_message(url: str, set_name: str, case: Dict[str, Any]) -> Result:
-    result = _judge_message(url, set_name, case)
+def judge_message(url: str, set_name: str, facts: Facts, case: Dict[str, Any]) -> Result:
+    reply = send(url, f"eval-{uuid.uuid4().hex[:12]}", case["text"])
+    result = judge_reply(set_name, facts, case["text"], list(case["topics"]), case.get("sign"), reply)
     result.style = case.get("style", "")
     return result
 
 
-def _judge_message(url: str, set_name: str, case: Dict[str, Any]) -> Result:
-    reply = send(url, f"eval-{uuid.uuid4().hex[:12]}", case["text"])
-    expected = list(case["topics"])
+def judge_reply(set_name: str, facts: Facts, text: str, expected: List[str], sign: Optional[str], reply: Reply) -> Result:
     if expected == ["scope"]:
-        declined = reply.scope is not None and not reply.topics and DECLINE.search(reply.text)
+        declined = reply.scope is not None and not reply.topics and facts.decline.search(reply.text)
         outcome = "right" if declined else "not_declined"
-        return Result(set_name, case["text"], expected, outcome, reply.text[:120], reply.topics)
+        return Result(set_name, text, expected, outcome, reply.text[:120], reply.topics)
     if expected == ["red_flag"]:
-        return judge_warning(set_name, case["text"], case.get("sign"), reply)
-    outcome, detail = judge_topics(reply, expected)
-    return Result(set_name, case["text"], expected, outcome, detail, reply.topics)
+        return judge_warning(set_name, facts, text, sign, reply)
+    if expected == ["any"]:
+        bad = forbidden(facts, reply)
+        return Result(set_name, text, expected, "forbidden" if bad else "right", ", ".join(bad), reply.topics)
+    outcome, detail = judge_topics(facts, reply, expected)
+    return Result(set_name, text, expected, outcome, detail, reply.topics)
 
 
-def judge_warning(set_name: str, text: str, sign: Optional[str], reply: Reply) -> Result:
-    if reply.alert is None or not WARNING.search(reply.texts[0] if reply.texts else ""):
+def judge_warning(set_name: str, facts: Facts, text: str, sign: Optional[str], reply: Reply) -> Result:
+    if reply.alert is None or not facts.warning.search(reply.texts[0] if reply.texts else ""):
         return Result(set_name, text, ["red_flag"], "no_warning", reply.text[:120], reply.topics)
     if sign and sign not in reply.alert:
         return Result(set_name, text, ["red_flag"], "other_sign", f"named {reply.alert}, expected {sign}")
@@ -133,42 +159,37 @@ def judge_warning(set_name: str, text: str, sign: Optional[str], reply: Reply) -
 
 
 def run_set(url: str, name: str) -> List[Result]:
-    data = yaml.safe_load((HERE / f"{name}.yml").read_text(encoding="utf-8"))
-    if name == "scope":
-        return [judge_message(url, name, dict(case, topics=["scope"])) for case in data["messages"]]
-    if name == "red_flags":
-        results = [judge_warning(name, case["text"], case["sign"], send(url, f"eval-{uuid.uuid4().hex[:12]}", case["text"]))
+    data = yaml.safe_load(set_path(name).read_text(encoding="utf-8"))
+    facts = facts_for(name)
+    kind = name.rsplit("/", 1)[-1]
+    if kind == "scope":
+        return [judge_message(url, name, facts, dict(case, topics=["scope"])) for case in data["messages"]]
+    if kind == "red_flags":
+        results = [judge_warning(name, facts, case["text"], case["sign"], send(url, f"eval-{uuid.uuid4().hex[:12]}", case["text"]))
                    for case in data["positive"]]
         for case in data["negative"]:
             reply = send(url, f"eval-{uuid.uuid4().hex[:12]}", case["text"])
             outcome = "false_alarm" if reply.alert is not None else "right"
-            results.append(Result("red_flags_negative", case["text"], ["no_red_flag"], outcome,
+            results.append(Result(f"{name}_negative", case["text"], ["no_red_flag"], outcome,
                                   f"alert {reply.alert}" if reply.alert is not None else "", reply.topics))
         return results
-    if name == "context":
-        return run_conversations(url, data["conversations"])
-    return [judge_message(url, name, case) for case in data["messages"]]
+    if kind == "context":
+        return run_conversations(url, name, facts, data["conversations"])
+    return [judge_message(url, name, facts, case) for case in data["messages"]]
 
 
-def run_conversations(url: str, conversations: List[Dict[str, Any]]) -> List[Result]:
+def run_conversations(url: str, name: str, facts: Facts, conversations: List[Dict[str, Any]]) -> List[Result]:
     results = []
     for conversation in conversations:
         sender = f"eval-{uuid.uuid4().hex[:12]}"
         turns = []
         for number, turn in enumerate(conversation["turns"], start=1):
             reply = send(url, sender, turn["user"])
-            expected = list(turn["topics"])
-            if expected == ["any"]:
-                outcome, detail = ("forbidden", ", ".join(forbidden(reply))) if forbidden(reply) else ("right", "")
-            elif expected == ["red_flag"]:
-                verdict = judge_warning("context", turn["user"], turn.get("sign"), reply)
-                outcome, detail = verdict.outcome, verdict.detail
-            else:
-                outcome, detail = judge_topics(reply, expected)
-            turns.append((number, turn["user"], outcome, detail))
+            verdict = judge_reply(name, facts, turn["user"], list(turn["topics"]), turn.get("sign"), reply)
+            turns.append((number, turn["user"], verdict.outcome, verdict.detail))
         failed = [turn for turn in turns if turn[2] != "right"]
         detail = "; ".join(f"turn {n} \"{text}\": {outcome} {d}" for n, text, outcome, d in failed)
-        results.append(Result("context", conversation["name"], ["conversation"], "right" if not failed else "failed_turn", detail))
+        results.append(Result(name, conversation["name"], ["conversation"], "right" if not failed else "failed_turn", detail))
     return results
 
 
@@ -182,7 +203,7 @@ def summarise(results: List[Result]) -> Dict[str, Any]:
         summary[name] = {"total": len(items), "right": outcomes["right"], "share": outcomes["right"] / len(items),
                          "outcomes": dict(outcomes)}
         in_scope = [result for result in items if result.expected not in (["scope"], ["red_flag"])]
-        if in_scope and name in ("locked", "working"):
+        if in_scope and name.rsplit("/", 1)[-1] in ("locked", "working"):
             summary[name]["in_scope_fallback_share"] = sum(r.outcome == "fallback" for r in in_scope) / len(in_scope)
             for kind in ("scope", "red_flag"):
                 part = [r for r in items if r.expected == [kind]]
@@ -194,9 +215,10 @@ def summarise(results: List[Result]) -> Dict[str, Any]:
 def per_topic(results: List[Result]) -> Dict[str, Counter]:
     table: Dict[str, Counter] = defaultdict(Counter)
     for result in results:
-        if result.set in ("locked", "working"):
+        prefix, _, kind = result.set.rpartition("/")
+        if kind in ("locked", "working"):
             for topic in result.expected:
-                table[topic][result.outcome] += 1
+                table[f"{prefix}/{topic}" if prefix else topic][result.outcome] += 1
     return table
 
 
@@ -207,7 +229,7 @@ def write_report(results: List[Result], summary: Dict[str, Any], path: Path) -> 
     for name, item in summary.items():
         outcomes = ", ".join(f"{key} {value}" for key, value in sorted(item["outcomes"].items()))
         lines.append(f"| {name} | {item['total']} | {item['right']} | {item['share']:.1%} | {outcomes} |")
-    for name in ("locked", "working"):
+    for name in [name for name in SETS if name.rsplit("/", 1)[-1] in ("locked", "working")]:
         if name in summary and "in_scope_fallback_share" in summary[name]:
             item = summary[name]
             lines += ["", f"{name}: fallbacks on {item['in_scope_fallback_share']:.1%} of in-scope messages; "

@@ -23,7 +23,7 @@ import redis
 import requests
 from rasa.core.tracker_store import SQLTrackerStore
 
-from content_model import load_content
+from content_model import load_library
 from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 CONVERSATIONS, TURNS = 50, 20
@@ -187,7 +187,7 @@ def test_many_conversations_survive_a_killed_process(deployment):
 
 
 def test_action_server_outage_gets_a_polite_reply_then_recovers(deployment):
-    try_again = load_content().clinic["try_again"]
+    try_again = load_library().content("en").clinic["try_again"]
     port = deployment.ports[1]
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
     sender = f"outage-{uuid.uuid4().hex[:8]}"

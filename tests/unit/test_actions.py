@@ -8,7 +8,7 @@ from aiohttp import web
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
-    CONTENT,
+    LIBRARY,
     ActionAnswerTopic,
     ActionExplainTopic,
     ActionGreet,
@@ -20,22 +20,27 @@ from actions.actions import (
 )
 from tests.unit.conftest import make_tracker
 
+CONTENT = LIBRARY.content("en")
 TOPICS = sorted(CONTENT.topics.values(), key=lambda topic: topic.id)
+PER_LANGUAGE = [(language, topic_id) for language in LIBRARY.languages.codes for topic_id in sorted(CONTENT.topics)]
 
 
 def slot_events(events):
     return {event["name"]: event["value"] for event in events if event["event"] == "slot"}
 
 
-@pytest.mark.parametrize("topic", TOPICS, ids=[topic.id for topic in TOPICS])
-def test_answer_sends_short_answer_source_buttons_and_metadata(topic, dispatcher, domain):
-    tracker = make_tracker("question", intent=topic.intents[0], slots={"disclaimer_shown": True})
+@pytest.mark.parametrize("language, topic_id", PER_LANGUAGE)
+def test_answer_sends_short_answer_source_buttons_and_metadata(language, topic_id, dispatcher, domain):
+    content = LIBRARY.content(language)
+    topic = content.topics[topic_id]
+    tracker = make_tracker("question", intent=topic.intents[0], slots={"disclaimer_shown": True, "language": language})
     events = ActionAnswerTopic().run(dispatcher, tracker, domain)
 
     answer, source = dispatcher.messages
     assert answer["response"] == "utter_answer" and answer["answer"] == topic.short_answer
     assert source["response"] == "utter_source_line"
-    assert source["cite"] == CONTENT.source_line(topic)
+    assert source["cite"] == content.source_line(topic)
+    assert [b["title"] for b in source["buttons"]] == [content.topics[t].question for t in topic.related]
     assert [b["payload"] for b in source["buttons"]] == [f"/{CONTENT.topics[t].intents[0]}" for t in topic.related]
     assert 2 <= len(source["buttons"]) <= 3
     assert source["custom"] == {"topic": topic.id, "part": "short_answer", "sources": topic.sources}
@@ -48,10 +53,10 @@ def test_how_long_after_how_often_answers_the_duration(dispatcher, domain):
     assert dispatcher.messages[0]["answer"] == CONTENT.topics["rescan_duration"].short_answer
 
 
-def test_how_long_after_will_it_go_away_stays_on_that_topic(dispatcher, domain):
+def test_how_long_after_will_it_go_away_stays_on_that_topic_and_says_more(dispatcher, domain):
     tracker = make_tracker("how long?", intent="ask_how_long", slots={"topic": "go_away"})
     ActionAnswerTopic().run(dispatcher, tracker, domain)
-    assert dispatcher.messages[0]["answer"] == CONTENT.topics["go_away"].short_answer
+    assert dispatcher.messages[0]["text"] == CONTENT.topics["go_away"].explanation
 
 
 def test_first_answer_of_a_conversation_is_followed_by_the_disclaimer_once(dispatcher, domain):
@@ -92,9 +97,8 @@ def test_greet_then_disclaimer(dispatcher, domain):
     assert [m["response"] for m in dispatcher.messages] == ["utter_greet", "utter_disclaimer"]
 
 
-@pytest.mark.parametrize("sign", CONTENT.red_flags.signs, ids=[sign.id for sign in CONTENT.red_flags.signs])
-def test_warning_is_the_first_thing_said(sign, dispatcher, domain):
-    text = {
+SIGN_MESSAGES = {
+    "en": {
         "jaundice": "my eyes look yellow",
         "fever_with_pain": "I have a fever and pain under my right ribs",
         "severe_pain": "severe pain in my belly",
@@ -103,14 +107,40 @@ def test_warning_is_the_first_thing_said(sign, dispatcher, domain):
         "confusion": "my dad seems confused",
         "weight_loss": "I have lost 8 kg without trying",
         "dark_urine_pale_stools": "my pee is dark brown",
-    }[sign.id]
-    tracker = make_tracker(text, intent="report_red_flag", ranking=[{"name": "report_red_flag", "confidence": 1.0}])
+    },
+    "zh": {
+        "jaundice": "这两天眼睛发黄",
+        "fever_with_pain": "发烧39度，右边肋骨下面疼",
+        "severe_pain": "肚子疼得受不了",
+        "vomiting_blood": "今天早上吐血了",
+        "black_or_bloody_stools": "大便是黑色的",
+        "confusion": "我爸今天说胡话，认不出人",
+        "weight_loss": "没减肥，两个月瘦了十几斤",
+        "dark_urine_pale_stools": "小便像浓茶一样",
+    },
+}
+
+
+@pytest.mark.parametrize("language, sign_id", [(language, sign.id) for language in SIGN_MESSAGES for sign in CONTENT.red_flags.signs])
+def test_warning_is_the_first_thing_said_naming_the_sign_in_the_language(language, sign_id, dispatcher, domain):
+    red_flags = LIBRARY.content(language).red_flags
+    sign = next(sign for sign in red_flags.signs if sign.id == sign_id)
+    tracker = make_tracker(SIGN_MESSAGES[language][sign_id], intent="report_red_flag", slots={"language": language},
+                           ranking=[{"name": "report_red_flag", "confidence": 1.0}])
     ActionTriageRedFlags().run(dispatcher, tracker, domain)
     first = dispatcher.messages[0]
-    assert first["text"] == CONTENT.red_flags.warning([sign])
-    assert CONTENT.red_flags.levels[sign.level] in first["text"]
+    assert first["text"] == red_flags.warning([sign])
+    assert sign.name in first["text"] and red_flags.levels[sign.level] in first["text"]
     assert first["custom"] == {"alert": "red_flag", "signs": [sign.id]}
     assert dispatcher.messages[-1]["response"] == "utter_disclaimer"
+
+
+def test_a_sign_written_in_another_language_is_still_warned_in_the_conversations_language(dispatcher, domain):
+    tracker = make_tracker("I vomited blood", intent="report_red_flag", slots={"language": "zh"},
+                           ranking=[{"name": "report_red_flag", "confidence": 1.0}])
+    ActionTriageRedFlags().run(dispatcher, tracker, domain)
+    chinese = LIBRARY.content("zh").red_flags
+    assert dispatcher.messages[0]["text"] == chinese.warning([s for s in chinese.signs if s.id == "vomiting_blood"])
 
 
 def test_warning_then_the_question_that_came_with_it(dispatcher, domain):

@@ -1,15 +1,19 @@
-"""The curated content: schema, traceability to the seeds, and clear errors."""
+"""The curated content in every language: schema, traceability to the seeds,
+the same entries and fields in each language, and clear errors."""
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from content_model import CONTENT_DIR, ContentError, load_content
+from content_model import CONTENT_DIR, ContentError, load_library
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT.parent / "shared" / "seeds"
-CONTENT = load_content()
+LIBRARY = load_library()
+LANGUAGES = LIBRARY.languages.codes
+CONTENT = LIBRARY.content(LIBRARY.languages.default)
 
 REQUIRED_TOPICS = {
     "what_is", "dangerous", "treatment", "rescan_interval", "rescan_duration", "causes", "cancer",
@@ -22,29 +26,41 @@ def domain_intents():
     return set(yaml.safe_load((ROOT / "domain.yml").read_text())["intents"])
 
 
-def trained_intents():
+def trained_intents(language):
     intents = set()
-    for path in (ROOT / "data" / "nlu").glob("*.yml"):
+    for path in (ROOT / "data" / "nlu" / language).glob("*.yml"):
         for block in yaml.safe_load(path.read_text()).get("nlu", []):
             if "intent" in block:
                 intents.add(block["intent"])
     return intents
 
 
+PER_TOPIC = [(language, topic_id) for language in LANGUAGES for topic_id in sorted(CONTENT.topics)]
+
+
 def test_every_required_topic_is_written():
     assert REQUIRED_TOPICS <= set(CONTENT.topics)
 
 
-@pytest.mark.parametrize("topic_id", sorted(CONTENT.topics))
-def test_topic_is_reachable_from_a_trained_intent(topic_id):
-    topic = CONTENT.topics[topic_id]
-    assert set(topic.intents) & domain_intents() & trained_intents(), f"no trained intent leads to {topic_id}"
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_intent_has_training_examples_in_every_language(language):
+    missing = domain_intents() - trained_intents(language)
+    assert not missing, f"data/nlu/{language}/ has no examples of {sorted(missing)}"
 
 
-@pytest.mark.parametrize("topic_id", sorted(CONTENT.topics))
-def test_short_answer_is_short(topic_id):
-    sentences = [s for s in CONTENT.topics[topic_id].short_answer.replace("?", ".").split(". ") if s.strip()]
-    assert 1 <= len(sentences) <= 3, CONTENT.topics[topic_id].short_answer
+@pytest.mark.parametrize("language, topic_id", PER_TOPIC)
+def test_short_answer_is_short(language, topic_id):
+    answer = LIBRARY.content(language).topics[topic_id].short_answer
+    sentences = [s for s in re.split(r"[.?!。？！]\s*", answer) if s.strip()]
+    assert 1 <= len(sentences) <= 3, answer
+
+
+@pytest.mark.parametrize("language, topic_id", PER_TOPIC)
+def test_topic_has_a_name_and_texts_in_its_language(language, topic_id):
+    topic = LIBRARY.content(language).topics[topic_id]
+    if language == "zh":
+        assert all(re.search(r"[\u4e00-\u9fff]", text) for text in (topic.question, topic.short_answer, topic.explanation))
+    assert topic.names or topic_id == "report_words"
 
 
 @pytest.mark.parametrize("topic_id", sorted(CONTENT.topics))
@@ -60,11 +76,16 @@ def test_every_topic_is_someone_elses_related_topic():
     assert set(CONTENT.topics) - related == set()
 
 
-@pytest.mark.parametrize("text", [t.short_answer + " " + t.explanation + " " + t.what_you_can_do for t in CONTENT.topics.values()])
-def test_no_medicine_names_and_no_refuted_claims(text):
+BANNED = ("albendazole", "mebendazole", "glycyrrhizin", "antibiotic", "antiviral", "mg ", "precursor",
+          "you do not have cancer", "you are fine", "portal hypertension",
+          "阿苯达唑", "甲苯咪唑", "甘草酸", "抗生素", "抗病毒", "毫克", "护肝片", "利胆片", "癌前", "你没事", "门脉高压", "门静脉高压")
+
+
+@pytest.mark.parametrize("language, text", [(language, t.short_answer + " " + t.explanation + " " + t.what_you_can_do)
+                                            for language in LANGUAGES for t in LIBRARY.content(language).topics.values()])
+def test_no_medicine_names_and_no_refuted_claims(language, text):
     lowered = text.lower()
-    for banned in ("albendazole", "mebendazole", "glycyrrhizin", "antibiotic", "antiviral", "mg ",
-                   "precursor", "you do not have cancer", "you are fine", "portal hypertension"):
+    for banned in BANNED:
         assert banned not in lowered
 
 
@@ -95,8 +116,8 @@ def content_copy(tmp_path):
     return target
 
 
-def break_first_topic(directory, change):
-    path = directory / "topics.yml"
+def break_first_topic(directory, change, language="en"):
+    path = directory / language / "topics.yml"
     data = yaml.safe_load(path.read_text())
     change(data["topics"][0])
     path.write_text(yaml.safe_dump(data))
@@ -117,27 +138,98 @@ def break_first_topic(directory, change):
 def test_broken_topic_is_refused_naming_file_and_field(content_copy, change, expected):
     break_first_topic(content_copy, change)
     with pytest.raises(ContentError) as error:
-        load_content(content_copy)
-    assert "topics.yml" in str(error.value)
+        load_library(content_copy)
+    assert "en/topics.yml" in str(error.value)
     assert expected in str(error.value)
 
 
-def test_unreadable_yaml_is_refused_naming_the_file(content_copy):
-    (content_copy / "red_flags.yml").write_text("signs: [unclosed")
-    with pytest.raises(ContentError, match="red_flags.yml: not valid YAML"):
-        load_content(content_copy)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_unreadable_yaml_is_refused_naming_the_file(content_copy, language):
+    (content_copy / language / "red_flags.yml").write_text("signs: [unclosed")
+    with pytest.raises(ContentError, match=f"{language}/red_flags.yml: not valid YAML"):
+        load_library(content_copy)
 
 
-def test_broken_red_flag_pattern_is_refused(content_copy):
-    path = content_copy / "red_flags.yml"
-    data = yaml.safe_load(path.read_text())
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_broken_red_flag_pattern_is_refused(content_copy, language):
+    path = content_copy / language / "red_flags.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["signs"][0]["patterns"] = ["yellow (eyes"]
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError, match="sign 'jaundice': field 'patterns' has a broken pattern"):
-        load_content(content_copy)
+        load_library(content_copy)
 
 
-def test_missing_file_is_refused(content_copy):
-    (content_copy / "guidance.yml").unlink()
-    with pytest.raises(ContentError, match="guidance.yml: file not found"):
-        load_content(content_copy)
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_missing_file_is_refused(content_copy, language):
+    (content_copy / language / "guidance.yml").unlink()
+    with pytest.raises(ContentError, match=f"{language}/guidance.yml: file not found"):
+        load_library(content_copy)
+
+
+OTHER_LANGUAGES = [language for language in LANGUAGES if language != LIBRARY.languages.default]
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_a_language_without_a_topic_is_refused_naming_it(content_copy, language):
+    path = content_copy / language / "topics.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["topics"] = [topic for topic in data["topics"] if topic["id"] != "cancer"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    # Other topics lead to it, so the loader names it as they do.
+    with pytest.raises(ContentError, match=f"{language}/topics.yml: .*'cancer'"):
+        load_library(content_copy)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_a_language_without_a_text_is_refused_naming_the_field(content_copy, language):
+    break_first_topic(content_copy, lambda topic: topic.pop("explanation"), language)
+    with pytest.raises(ContentError, match=f"{language}/topics.yml: topic 'what_is': field 'explanation' is missing"):
+        load_library(content_copy)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_a_language_whose_topic_leads_elsewhere_is_refused(content_copy, language):
+    break_first_topic(content_copy, lambda topic: topic.update(related=["cancer", "causes", "symptoms"]), language)
+    with pytest.raises(ContentError, match=f"{language}/topics.yml: topic 'what_is': field 'related' differs"):
+        load_library(content_copy)
+
+
+@pytest.mark.parametrize("language", OTHER_LANGUAGES)
+def test_a_language_without_a_warning_sign_is_refused(content_copy, language):
+    path = content_copy / language / "red_flags.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["signs"] = data["signs"][1:]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContentError, match=f"{language}/red_flags.yml: sign 'jaundice' is missing"):
+        load_library(content_copy)
+
+
+def test_a_listed_language_without_its_folder_is_refused(content_copy):
+    path = content_copy / "languages.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["languages"]["fr"] = {"name": "Français", "script": "[a-zà-ÿ]{2,}", "switch": "français"}
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContentError, match="fr/sources.yml: file not found"):
+        load_library(content_copy)
+
+
+def domain_responses():
+    return yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
+
+
+def variation_language(variant):
+    return next((c["value"] for c in variant.get("condition", []) if c["name"] == "language"), LIBRARY.languages.default)
+
+
+@pytest.mark.parametrize("name", sorted(domain_responses()))
+def test_every_response_has_one_variation_per_language_with_the_same_buttons(name):
+    variants = domain_responses()[name]
+    by_language = {}
+    for variant in variants:
+        by_language.setdefault(variation_language(variant), []).append(variant)
+    assert sorted(by_language) == sorted(LANGUAGES), f"{name}: variations for {sorted(by_language)}"
+    payloads = {language: [[b["payload"] for b in v.get("buttons", [])] for v in vs] for language, vs in by_language.items()}
+    assert len({str(p) for p in payloads.values()}) == 1, f"{name}: buttons differ between languages {payloads}"
+    placeholders = {language: sorted(set(re.findall(r"\{(\w+)\}", vs[0]["text"]))) for language, vs in by_language.items()}
+    assert len({str(p) for p in placeholders.values()}) == 1, f"{name}: placeholders differ {placeholders}"

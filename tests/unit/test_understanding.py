@@ -1,9 +1,13 @@
-"""Warning signs judged in context, near-scope declines, and several questions
-in one message, on the real content and actions."""
+"""Warning signs judged in context, near-scope declines, several questions in
+one message, follow-ups and the language of each message, on the real content
+and actions."""
 import pytest
 
-from actions.actions import CONTENT, ActionAnswerTopic, ActionDeclineScope, ActionTriageRedFlags
+from actions.actions import LIBRARY, ActionAnswerTopic, ActionDeclineScope, ActionTriageRedFlags
+from components.language_detector import LanguageDetector
 from tests.unit.conftest import make_tracker
+
+CONTENT = LIBRARY.content("en")
 
 
 @pytest.mark.parametrize("text, sign", [
@@ -13,9 +17,14 @@ from tests.unit.conftest import make_tracker
     ("dad is not making sense today", "confusion"),
     ("my skin has gone yellow", "jaundice"),
     ("how often should I be scanned? also I've lost 6 kilos without trying", "weight_loss"),
+    ("they found it last month and now the whites of my eyes look yellow", "jaundice"),
+    ("这两天眼睛发黄", "jaundice"),
+    ("没有发烧，但是眼睛黄了", "jaundice"),
+    ("吐出来的东西像咖啡渣", "vomiting_blood"),
+    ("小便像浓茶一样", "dark_urine_pale_stools"),
 ])
-def test_a_sign_the_person_has_is_found(text, sign):
-    assert [found.id for found in CONTENT.red_flags.find(text)] == [sign]
+def test_a_sign_the_person_has_is_found_in_any_language(text, sign):
+    assert [found.id for found in LIBRARY.assess_red_flags(text)[0]] == [sign]
 
 
 @pytest.mark.parametrize("text", [
@@ -25,10 +34,18 @@ def test_a_sign_the_person_has_is_found(text, sign):
     "I had weight-loss surgery two years ago",
     "I had jaundice as a newborn",
     "what warning signs should I watch for, like yellow eyes?",
+    "我没有发烧，眼睛也不黄",
+    "小时候得过黄疸",
+    "以前吐过血，早就好了",
 ])
 def test_a_sign_s_words_without_the_sign_are_not_a_warning(text):
-    present, dismissed = CONTENT.red_flags.assess(text)
+    present, dismissed = LIBRARY.assess_red_flags(text)
     assert present == [] and dismissed
+
+
+@pytest.mark.parametrize("text", ["看报告看糊涂了", "I'm confused by my report", "我姓黄，想问问钙化灶"])
+def test_other_meanings_of_a_sign_s_words_are_not_a_warning(text):
+    assert LIBRARY.assess_red_flags(text)[0] == []
 
 
 def test_a_warning_with_no_sign_understood_names_the_signs_to_check(dispatcher, domain):
@@ -46,9 +63,17 @@ def test_a_warning_with_no_sign_understood_names_the_signs_to_check(dispatcher, 
     ("the scan for my kidney stones found a calcified spot in my liver, what does it mean?", None),
     ("I have fatty liver and a calcified spot, is the spot dangerous?", None),
     ("do I need medicine for it?", None),
+    ("my liver spot is fine, they said. Can I still eat eggs with a gallstone?", "other_organ"),
+    ("is it a stone in the liver? can it pass like a kidney stone?", None),
+    ("does taking calcium supplements cause calcification in the liver?", None),
+    ("should I take calcium tablets or stop them?", "medicine"),
+    ("I keep getting heartburn after meals, is it reflux?", "general_health"),
+    ("胆囊结石8毫米需要手术吗", "other_organ"),
+    ("脂肪肝要吃什么", "other_liver_disease"),
+    ("肝内钙化灶要紧吗", None),
 ])
-def test_near_scope_questions_are_told_apart(text, kind):
-    found = CONTENT.scope.outside(text)
+def test_near_scope_questions_are_told_apart_in_any_language(text, kind):
+    found = LIBRARY.outside_scope(text)
     assert (found.id if found else None) == kind
 
 
@@ -88,3 +113,42 @@ def test_a_warning_comes_before_each_question_asked_with_it(dispatcher, domain):
     ActionTriageRedFlags().run(dispatcher, tracker, domain)
     assert dispatcher.messages[0]["custom"]["alert"] == "red_flag"
     assert answered(dispatcher) == [CONTENT.topics["cancer"].short_answer, CONTENT.topics["rescan_interval"].short_answer]
+
+
+def test_the_baby_stays_in_play_and_a_question_asked_again_gets_more_not_the_same(dispatcher, domain):
+    tracker = make_tracker("is it dangerous?", intent="ask_dangerous", slots={"topic": "unborn_baby", "disclaimer_shown": True})
+    events = ActionAnswerTopic().run(dispatcher, tracker, domain)
+    baby = CONTENT.topics["unborn_baby"]
+    assert [message.get("text") for message in dispatcher.messages[:2]] == [baby.explanation, baby.what_you_can_do]
+    assert not [event for event in events if event.get("name") == "topic"]
+
+
+def test_what_to_do_right_after_a_warning_repeats_the_warning_and_nothing_else(dispatcher, domain):
+    tracker = make_tracker("so what should I do?", intent="ask_see_doctor", slots={"warned": ["jaundice"], "disclaimer_shown": True})
+    events = ActionTriageRedFlags().run(dispatcher, tracker, domain)
+    jaundice = [sign for sign in CONTENT.red_flags.signs if sign.id == "jaundice"]
+    assert [message.get("text") for message in dispatcher.messages] == [CONTENT.red_flags.warning(jaundice)]
+    assert {"event": "slot", "name": "warned", "value": ["jaundice"], "timestamp": None} in events
+
+
+@pytest.mark.parametrize("text, metadata, language", [
+    ("肝上有个钙化点，要紧吗", None, "zh"),
+    ("is a liver calcification dangerous?", {"language": "zh"}, "en"),
+    ("做了个CT，说有钙化灶", None, "zh"),
+    ("what does 钙化 mean in my report", None, "en"),
+    ("English please", None, "en"),
+    ("请用中文", None, "zh"),
+    ("can you answer in Chinese", None, "zh"),
+    ("ok", {"language": "zh"}, "zh"),
+    ("ok", None, None),
+    ("好", None, None),
+])
+def test_the_language_of_a_message_is_what_it_is_written_in(text, metadata, language):
+    assert LanguageDetector(LIBRARY.languages).language(text, metadata) == language
+
+
+@pytest.mark.parametrize("language", LIBRARY.languages.codes)
+def test_answers_follow_the_language_slot(language, dispatcher, domain):
+    tracker = make_tracker("?", intent="ask_cancer", slots={"language": language, "disclaimer_shown": True})
+    ActionAnswerTopic().run(dispatcher, tracker, domain)
+    assert answered(dispatcher) == [LIBRARY.content(language).topics["cancer"].short_answer]
