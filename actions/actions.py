@@ -71,7 +71,8 @@ def questions_asked(tracker: Tracker, intent: Optional[Text]) -> List[Text]:
     """The intents of the questions in the latest message, as the classifier
     split it (components/intent_classifier.py); one question: the intent itself."""
     questions = [question["intent"] for question in tracker.latest_message.get("questions") or []]
-    return questions if len(questions) > 1 else [intent] if intent else []
+    # One question found in a part, and the whole message unsure (a warning with one question): that question.
+    return questions if len(questions) > 1 or (questions and not intent) else [intent] if intent else []
 
 
 def disclaimer_once(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:

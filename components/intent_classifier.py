@@ -31,36 +31,17 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from content_model import load_languages
+
 jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at INFO on every start
 
 ARRAYS = "classifier.npz"
 VOCABULARIES = "vocabularies.json"
 QUESTIONS = "questions"  # the message key the answering action reads
 
-# Where one question ends and the next may begin: sentence ends, and joining
-# words that start a new question ("..., and do I need treatment").
-_QUESTION_START = r"(?:is|are|do|does|did|can|could|will|would|should|how|what|when|why|which|who|where|it|its|i|my|for how|if)\b"
-_SPLIT = re.compile(
-    r"\.(?!\d)|[?!;\n。？！；]+"
-    rf"|,?\s+\b(?:and|also|plus|but|or)\s+(?={_QUESTION_START})"
-    # "is it cancer, do I need surgery": a comma before a new question
-    rf"|,\s*(?=(?:is|are|do|does|can|could|will|would|should|how|what|when|why|which)\s+(?:it|i|they|this|that|there|he|she|my|we|you|the|long|often|much|many)\b)",
-    re.IGNORECASE,
-)
-
-_JOINER = re.compile(r"^(?:and|also|plus|but|or|so)\b[\s,]*", re.IGNORECASE)
-
-
 def normalise(text: Text) -> Text:
     # Numbers differ between patients ("I'm 52"), their presence does not.
     return re.sub(r"\d+", "0", text.lower())
-
-
-def segments(text: Text) -> List[Text]:
-    """The parts of a message that may each be a question, in order."""
-    parts = [_JOINER.sub("", part.strip(" ,-:")) for part in _SPLIT.split(text)]
-    parts = [part for part in parts if part]
-    return [part for part in parts if len(part.split()) >= 2 or len(part) >= 4]
 
 
 _TOKEN = re.compile(r"[\u4e00-\u9fff]+|\w+")
@@ -85,6 +66,17 @@ def _vectorizers(config: Dict[Text, Any]) -> Tuple[TfidfVectorizer, TfidfVectori
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True,
                             min_df=config["char_min_df"])
     return words, chars
+
+
+def fit(texts: List[Text], labels: List[Text], config: Dict[Text, Any]) -> Tuple[TfidfVectorizer, TfidfVectorizer, LogisticRegression]:
+    """The fitted vectorizers and logistic regression for these examples (bench/compare_languages.py uses it too)."""
+    normalised = [normalise(text) for text in texts]
+    words, chars = _vectorizers(config)
+    features = scipy.sparse.hstack([words.fit_transform(normalised), chars.fit_transform(normalised)]).tocsr()
+    classifier = LogisticRegression(C=config["C"], max_iter=config["max_iter"],
+                                    random_state=config["random_state"], class_weight="balanced")
+    classifier.fit(features, labels)
+    return words, chars, classifier
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -112,6 +104,8 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
         self._resource = resource
         self.model = model
         self._weights: Optional[np.ndarray] = None
+        # Where a message splits into questions, per language (content/languages.yml).
+        self.languages = load_languages()
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -134,14 +128,8 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         examples = [example for example in training_data.intent_examples if example.get("text")]
-        texts = [normalise(example.get("text")) for example in examples]
-        labels = [example.get("intent") for example in examples]
-        words, chars = _vectorizers(self.config)
-        features = scipy.sparse.hstack([words.fit_transform(texts), chars.fit_transform(texts)]).tocsr()
-        classifier = LogisticRegression(C=self.config["C"], max_iter=self.config["max_iter"],
-                                        random_state=self.config["random_state"], class_weight="balanced")
-        classifier.fit(features, labels)
-        self.model = (words, chars, classifier)
+        self.model = fit([example.get("text") for example in examples], [example.get("intent") for example in examples],
+                         self.config)
         self._weights = None
         self.persist()
         return self._resource
@@ -187,15 +175,17 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
 
     def _classify(self, message: Message, text: Text) -> None:
         classes = self.model[2].classes_
-        parts = segments(text)
+        parts = self.languages.parts(text)
         texts = [text] + (parts if len(parts) > 1 else [])
         probabilities = self._probabilities(texts)
         whole = probabilities[0]
         questions = self._questions(classes, probabilities[1:]) if len(parts) > 1 else []
-        # A long message (a story, then the question) is often clearer in its parts.
-        if questions and whole.max() < self.config["question_threshold"]:
+        # A long message (a story, then the question) is often clearer in its parts:
+        # the question it asks wins when the classifier is surer of it than of the whole.
+        if questions:
             best = max(questions, key=lambda question: question["confidence"])
-            whole = probabilities[1 + best["part"]]
+            if whole.max() < max(self.config["question_threshold"], best["confidence"]):
+                whole = probabilities[1 + best["part"]]
         order = np.argsort(whole)[::-1][:10]
         ranking = [{"name": str(classes[i]), "confidence": float(whole[i])} for i in order]
         message.set("intent", ranking[0], add_to_output=True)

@@ -1,13 +1,13 @@
 """An NLU step that makes warning signs win over whatever else was asked.
 
 It runs after the intent classifier. When a message says the person has a
-warning sign in any language's content/<language>/red_flags.yml, the intent becomes `report_red_flag`
-(the classifier's own guess stays in the ranking, so the question can be
-answered after the warning). When it only uses a sign's words ("no fever",
-"confused by my report") and the classifier guessed a warning, the next guess
-wins: a false alarm frightens people and teaches them to ignore warnings. The
-signs are read when the server starts, so clinic staff change them without
-retraining.
+warning sign of content/<language>/red_flags.yml (in any language), the intent
+becomes `report_red_flag` (the classifier's own guess stays in the ranking, so
+the question can be answered after the warning). When it only uses a sign's
+words ("no fever", "confused by my report"), or the classifier alone guessed a
+warning without being sure, the next guess wins: a false alarm frightens people
+and teaches them to ignore warnings. The signs are read when the server starts,
+so clinic staff change them without retraining.
 """
 from __future__ import annotations
 
@@ -30,11 +30,12 @@ FALLBACK_INTENT = "nlu_fallback"
 class RedFlagDetector(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"min_confidence": 0.5}
+        return {"min_confidence": 0.5, "guess_min_confidence": 0.6}
 
-    def __init__(self, library: Library, min_confidence: float) -> None:
+    def __init__(self, library: Library, min_confidence: float, guess_min_confidence: float) -> None:
         self.library = library
         self.min_confidence = min_confidence
+        self.guess_min_confidence = guess_min_confidence
 
     @classmethod
     def create(
@@ -44,7 +45,7 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
         resource: Resource,
         execution_context: ExecutionContext,
     ) -> RedFlagDetector:
-        return cls(load_library(), config["min_confidence"])
+        return cls(load_library(), config["min_confidence"], config["guess_min_confidence"])
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -55,7 +56,9 @@ class RedFlagDetector(GraphComponent, IntentClassifier):
                 flagged = {"name": RED_FLAG_INTENT, "confidence": 1.0}
                 message.set("intent", flagged, add_to_output=True)
                 message.set("intent_ranking", [flagged] + ranking, add_to_output=True)
-            elif dismissed and (message.get("intent") or {}).get("name") == RED_FLAG_INTENT:
+            elif (message.get("intent") or {}).get("name") == RED_FLAG_INTENT and (
+                    dismissed or message.get("intent")["confidence"] < self.guess_min_confidence):
+                # A sign's words without the sign, or an unsure guess with no sign named: no alarm.
                 sure = ranking and ranking[0]["confidence"] >= self.min_confidence
                 message.set("intent", ranking[0] if sure else {"name": FALLBACK_INTENT, "confidence": self.min_confidence},
                             add_to_output=True)

@@ -11,6 +11,9 @@ from typing import Dict, List, Optional, Pattern, Text
 
 # Units a message needs in one script before it decides the conversation's language.
 MIN_UNITS = 2
+# Sentence ends of every language: each may end a question.
+_SENTENCE_ENDS = r"\.(?!\d)|[?!;\n。？！；]+"
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -19,6 +22,8 @@ class Language:
     name: Text
     script: Pattern  # one unit of writing: a word of Latin letters, a Chinese character
     switch: Pattern  # "English please", "请用中文"
+    new_question: Pattern  # where a new question starts inside a sentence (", and do I need...")
+    joiner: Pattern  # words that join a question to the one before ("and", "还有"), dropped from a part
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,15 @@ class Languages:
         lowered = text.lower()
         asked = [language.code for language in self.languages.values() if language.switch.search(lowered)]
         return asked[0] if len(asked) == 1 else None
+
+    def parts(self, text: Text) -> List[Text]:
+        """The parts of a message that may each be a question, in order, in any language served."""
+        splitter = re.compile("|".join([_SENTENCE_ENDS] + [language.new_question.pattern for language in self.languages.values()]),
+                              re.IGNORECASE)
+        parts = [part.strip(" ,-:，：") for part in splitter.split(text)]
+        for language in self.languages.values():
+            parts = [language.joiner.sub("", part) for part in parts]
+        return [part for part in parts if len(part.split()) >= 2 or len(part) >= 4 or len(_HAN.findall(part)) >= 2]
 
     def detect(self, text: Text) -> Optional[Text]:
         """The language a message is written in, or None when it is too short to tell."""
@@ -60,12 +74,14 @@ def parse_languages(data: Dict, where: Text, error: type) -> Languages:
         if not isinstance(entry, dict):
             raise error(f"{where}: language '{code}': expected a mapping of fields")
         fields = {}
-        for field in ("name", "script", "switch"):
+        for field in ("name", "script", "switch", "new_question", "joiner"):
             if not isinstance(entry.get(field), str) or not entry[field].strip():
                 raise error(f"{where}: language '{code}': field '{field}' is missing or empty")
             fields[field] = entry[field]
         try:
-            languages[code] = Language(code, fields["name"], re.compile(fields["script"]), re.compile(fields["switch"]))
+            languages[code] = Language(code, fields["name"], re.compile(fields["script"]), re.compile(fields["switch"]),
+                                       re.compile(fields["new_question"], re.IGNORECASE),
+                                       re.compile(fields["joiner"], re.IGNORECASE))
         except re.error as problem:
             raise error(f"{where}: language '{code}': a pattern is broken ({problem})")
     return Languages(languages)

@@ -8,10 +8,10 @@ import pytest
 import requests
 import yaml
 
-from content_model import load_content
+from content_model import load_library
 from tests.e2e.conftest import BIN, ROOT, TOKEN
 
-CONTENT = load_content()
+CONTENT = load_library().content("en")
 
 
 def say(servers, sender, text):
@@ -125,15 +125,17 @@ def test_hand_off_reaches_the_webhook_and_the_bot_stays_silent_until_handed_back
     assert topic_of(say(servers, patient, "is it dangerous?")) == "dangerous"
 
 
-def test_action_server_refuses_broken_content_naming_file_and_field(tmp_path):
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_action_server_refuses_broken_content_naming_file_and_field(tmp_path, language):
     content = tmp_path / "content"
     shutil.copytree(ROOT / "content", content)
-    topics = yaml.safe_load((content / "topics.yml").read_text())
+    path = content / language / "topics.yml"
+    topics = yaml.safe_load(path.read_text(encoding="utf-8"))
     del topics["topics"][1]["short_answer"]
-    (content / "topics.yml").write_text(yaml.safe_dump(topics))
+    path.write_text(yaml.safe_dump(topics, allow_unicode=True), encoding="utf-8")
     result = subprocess.run(
         [BIN / "rasa", "run", "actions", "--port", "0", "--actions", "actions"],
         cwd=ROOT, env=dict(os.environ, CONTENT_DIR=str(content)), capture_output=True, text=True, timeout=120,
     )
     assert result.returncode != 0
-    assert "topics.yml: topic 'dangerous': field 'short_answer' is missing or empty" in result.stderr + result.stdout
+    assert f"{language}/topics.yml: topic 'dangerous': field 'short_answer' is missing or empty" in result.stderr + result.stdout

@@ -8,7 +8,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.intent_classifier import QUESTIONS, TextIntentClassifier, segments
+from components.intent_classifier import QUESTIONS, TextIntentClassifier
+from content_model import load_languages
 
 CONTEXT = ExecutionContext(GraphSchema({}), node_name="intent_classifier")
 EXAMPLES = {
@@ -57,9 +58,14 @@ def test_a_greeting_is_not_a_question(trained):
     ("I'm 52. They found a spot, what does it mean", ["I'm 52", "They found a spot, what does it mean"]),
     ("is it serious and do I need surgery", ["is it serious", "do I need surgery"]),
     ("bread and butter", ["bread and butter"]),
+    ("is it cancer, do I need surgery, and how long will they check it?", ["is it cancer", "do I need surgery", "how long will they check it"]),
+    ("我有肝内钙化灶，这两天眼睛发黄，多久复查一次？", ["我有肝内钙化灶，这两天眼睛发黄", "多久复查一次"]),
+    ("要紧吗？还有，要治疗吗", ["要紧吗", "要治疗吗"]),
+    ("肝钙化有危险吗 还能喝点小酒不", ["肝钙化有危险吗", "还能喝点小酒不"]),
+    ("要紧吗", ["要紧吗"]),
 ])
-def test_messages_split_where_a_new_question_begins(text, parts):
-    assert segments(text) == parts
+def test_messages_split_where_a_new_question_begins_in_any_language(text, parts):
+    assert load_languages().parts(text) == parts
 
 
 def test_loading_what_was_never_trained_gives_an_untrained_classifier(tmp_path):

@@ -137,6 +137,7 @@ def test_what_to_do_right_after_a_warning_repeats_the_warning_and_nothing_else(d
     ("做了个CT，说有钙化灶", None, "zh"),
     ("what does 钙化 mean in my report", None, "en"),
     ("English please", None, "en"),
+    ("The box is in Chinese and I lost the instructions, how many should I take?", {"language": "zh"}, "en"),
     ("请用中文", None, "zh"),
     ("can you answer in Chinese", None, "zh"),
     ("ok", {"language": "zh"}, "zh"),
