@@ -286,6 +286,8 @@ class ActionHandOff(Action):
             "red_flags": sorted(signs),
             "check_answers": answers,
             "last_topic": tracker.get_slot("topic"),
+            # Staff answer in the patient's language.
+            "language": tracker.get_slot("language") or LIBRARY.languages.default,
         }
 
     @staticmethod

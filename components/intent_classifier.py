@@ -50,9 +50,15 @@ _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 def words_of(text: Text) -> List[Text]:
     """Words as the word n-grams see them: Latin-script words, and Chinese runs
-    cut into words by jieba's dictionary (Chinese is written without spaces)."""
+    cut into words by jieba's dictionary (Chinese is written without spaces),
+    each followed by its characters: a Chinese character carries meaning of its
+    own (癌, 疼, 药), which unseen compounds and typos still share."""
     return [word for token in _TOKEN.findall(text)
-            for word in (jieba.lcut(token) if _HAN.fullmatch(token) else [token])]
+            for word in (_with_characters(jieba.lcut(token)) if _HAN.fullmatch(token) else [token])]
+
+
+def _with_characters(words: List[Text]) -> List[Text]:
+    return [piece for word in words for piece in ([word, *word] if len(word) > 1 else [word])]
 
 
 def han_runs(text: Text) -> List[Text]:

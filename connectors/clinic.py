@@ -18,7 +18,8 @@ at once, and the message is answered in the background.
 
 Replies: one POST per incoming message (none if the conversation is paused for
 staff) to the callback URL, signed the same way:
-`{"recipient_id": "patient-17", "in_reply_to": "m-1", "messages": [...]}`.
+`{"recipient_id": "patient-17", "in_reply_to": "m-1", "language": "en", "messages": [...]}`
+(`language`: the conversation's language, "en" or "zh", as content/languages.yml lists them).
 With `reply_format: json` the messages are what the REST channel returns (text,
 buttons, custom payloads with topic, sources and red-flag alerts); with `text`
 they are `{"recipient_id": ..., "text": ...}` only, buttons as numbered options
@@ -159,9 +160,10 @@ class ClinicInput(InputChannel):
             logger.exception("Clinic message %s from %s could not be handled.", message_id, sender)
             return
         if collector.messages:
-            await self.deliver(
-                {"recipient_id": sender, "in_reply_to": message.message_id, "messages": collector.messages}
-            )
+            tracker = await tracker_store.retrieve(sender)
+            language = tracker.get_slot("language") if tracker else None
+            await self.deliver({"recipient_id": sender, "in_reply_to": message.message_id, "language": language,
+                                "messages": collector.messages})
 
     async def deliver(self, payload: Dict[Text, Any]) -> bool:
         """POSTs the signed payload to the callback URL; True once the clinic took it."""

@@ -32,16 +32,15 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from connectors.text_only import SMS_MAX_CHARS, TextOnlyOutput, pick_option
+from connectors.text_only import TextOnlyOutput, pick_option, sms_limit
 
 # Twilio refuses a message body longer than this.
 TWILIO_MAX_CHARS = 1600
 
 
 class SmsOutput(TextOnlyOutput, TwilioOutput):
-    @property
-    def max_chars(self) -> int:  # type: ignore[override]
-        return TWILIO_MAX_CHARS if (self.twilio_number or "").startswith("whatsapp:") else SMS_MAX_CHARS
+    def limit(self, text: Text) -> int:
+        return TWILIO_MAX_CHARS if (self.twilio_number or "").startswith("whatsapp:") else sms_limit(text)
 
     async def send_plain(self, recipient_id: Text, text: Text) -> None:
         await self._send_message({"to": recipient_id, "from_": self.twilio_number, "body": text})

@@ -2,9 +2,10 @@
 through Twilio (`connectors/sms.py`) and the clinic connector's text replies
 (`connectors/clinic.py`).
 
-Options. Buttons become numbered lines under the message text:
+Options. Buttons become numbered lines under the message text, worded in the
+message's language (`reply_option` in content/<language>/clinic.yml):
 
-    Usually not. Most of these spots are old, healed scars ...
+    A liver calcification is usually harmless. Most of these spots are ...
     Reply 1: This helped
     Reply 2: This did not help
 
@@ -20,30 +21,40 @@ that share a tracker store. This relies on the numbering restarting with each
 patient message, i.e. one `TextOnlyOutput` per incoming message, and on
 `action_session_start` not sending buttons (this bot's does not send anything).
 
-Length. Each message sent is at most `max_chars` characters: 306 for SMS, two
-GSM-7 segments of 153 that phones show as one message. Longer texts are split
-into several messages, never trimmed, because a shortened medical answer could
-mean something else. A text is split at a line break if there is one in the
-second half of the allowed length, else after a sentence (or "; " between
-sources), else after a comma, else between words; only a single word longer
-than the limit (a long link) is cut.
+Length. Each message sent is at most `limit(text)` characters. For SMS that
+is two segments that phones show as one message: 306 characters (2 x 153) when
+the text fits the GSM-7 alphabet, 134 (2 x 67) when it needs UCS-2, as Chinese
+does (one UCS-2 message holds 70 characters, a part of a longer one 67).
+Longer texts are split into several messages, never trimmed, because a
+shortened medical answer could mean something else. A text is split at a line
+break if there is one in the second half of the allowed length, else after a
+sentence (or "; " between sources), else after a comma, else between words (or
+anywhere in Chinese, which has no spaces); only a single word longer than the
+limit (a long link) is cut.
 """
 import re
+from functools import lru_cache
 from typing import Any, Dict, List, Sequence, Text
 
 from rasa.core.channels.channel import OutputChannel
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.events import BotUttered, Event, UserUttered
 
-SMS_MAX_CHARS = 306
+from content_model import Library, load_library
+
+SMS_MAX_CHARS = 306  # two GSM-7 segments of 153
+UCS2_MAX_CHARS = 134  # two UCS-2 segments of 67
+# The GSM 03.38 alphabet (its extension characters count twice, so they are left
+# out here: a text with them is measured as UCS-2, which is never too long).
+_GSM_7 = re.compile("[@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,\\-./0-9:;<=>?¡A-ZÄÖÑÜ§¿a-zäöñüà]*")
 
 # Where a long text may be split, best first. Each match ends where the first
 # part ends (the punctuation stays with its sentence).
 _BREAKS = (
     re.compile(r"\n"),
-    re.compile(r"[.!?;](?=\s)"),
-    re.compile(r",(?=\s)"),
-    re.compile(r"\s"),
+    re.compile(r"[.!?;](?=\s)|[。！？；]"),
+    re.compile(r",(?=\s)|[，、：]"),
+    re.compile(r"\s|(?<=[\u4e00-\u9fff])(?=[\u4e00-\u9fff])"),
 )
 # "2", " 2 ", "2." or "2)": what people type to pick option 2.
 _OPTION_NUMBER = re.compile(r"\s*(\d{1,2})\s*[.)]?\s*")
@@ -75,8 +86,21 @@ def _cut_position(text: Text, max_chars: int) -> int:
     return max_chars
 
 
-def numbered_options(buttons: Sequence[Dict[Text, Any]], first: int) -> List[Text]:
-    return [f"Reply {first + i}: {button['title']}" for i, button in enumerate(buttons)]
+def sms_limit(text: Text) -> int:
+    """How long one SMS (two segments shown as one) may be for this text."""
+    return SMS_MAX_CHARS if _GSM_7.fullmatch(text) else UCS2_MAX_CHARS
+
+
+@lru_cache(maxsize=1)
+def _library() -> Library:
+    return load_library()
+
+
+def numbered_options(buttons: Sequence[Dict[Text, Any]], first: int, text: Text = "") -> List[Text]:
+    """The options as numbered lines, worded in the language of the message they come with."""
+    library = _library()
+    wording = library.content(library.languages.detect(text + " " + " ".join(b["title"] for b in buttons))).clinic["reply_option"]
+    return [wording.format(number=first + i, title=button["title"]) for i, button in enumerate(buttons)]
 
 
 def last_turn_options(events: Sequence[Event]) -> List[Dict[Text, Any]]:
@@ -107,7 +131,7 @@ async def pick_option(tracker_store: TrackerStore, sender_id: Text, text: Text) 
 
 class TextOnlyOutput(OutputChannel):
     """Output channel for plain-text channels; a subclass says how one text
-    message is sent (`send_plain`) and may change `max_chars`.
+    message is sent (`send_plain`) and may change its length (`limit`).
 
     Create one per incoming message: the option numbers restart with it."""
 
@@ -119,14 +143,18 @@ class TextOnlyOutput(OutputChannel):
     async def send_plain(self, recipient_id: Text, text: Text) -> None:
         raise NotImplementedError
 
+    def limit(self, text: Text) -> int:
+        """The longest message this channel sends for this text."""
+        return self.max_chars
+
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        for part in split_text(text, self.max_chars):
+        for part in split_text(text, self.limit(text)):
             await self.send_plain(recipient_id, part)
 
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        lines = ([text] if text else []) + numbered_options(buttons, self._next_number)
+        lines = ([text] if text else []) + numbered_options(buttons, self._next_number, text)
         self._next_number += len(buttons)
         await self.send_text_message(recipient_id, "\n".join(lines))
 

@@ -454,7 +454,11 @@ def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
 
 def load_clinic(path: Path) -> Dict[Text, Text]:
     data = _read_yaml(path)
-    return {field: _text(path, "", data, field) for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again")}
+    clinic = {field: _text(path, "", data, field)
+              for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again", "reply_option")}
+    if "{number}" not in clinic["reply_option"] or "{title}" not in clinic["reply_option"]:
+        raise ContentError(f"{path}: field 'reply_option' must contain {{number}} and {{title}}")
+    return clinic
 
 
 def load_content(directory: Path) -> Content:

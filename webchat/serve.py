@@ -4,11 +4,17 @@
 
 Only the page's own files are served (not package.json, node_modules or this
 script); socket.io-client comes from node_modules, installed by `npm ci`.
+`/?lang=zh` shows the widget in another language: its title and texts come
+from content/<lang>/widget.yml, as a clinic's page would pass them.
 """
 import argparse
+import json
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RASA_URL = "http://localhost:5005"  # the server address written in index.html
@@ -19,15 +25,31 @@ FILES = {
     "/vendor/socket.io.min.js": SOCKET_IO,
 }
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
+CONTENT = HERE.parent / "content"
+DEFAULT_CONFIG = '''"language": "en"'''  # as written in index.html
+
+
+def page(rasa_url: str, language: str) -> bytes:
+    """The demo page, with the widget configured for the language (English if unknown)."""
+    html = (HERE / "index.html").read_text(encoding="utf-8").replace(DEFAULT_RASA_URL, rasa_url)
+    widget = CONTENT / language / "widget.yml"
+    if language != "en" and language.isalpha() and widget.is_file():
+        strings = yaml.safe_load(widget.read_text(encoding="utf-8"))["strings"]
+        title = strings.pop("title")
+        config = f'"language": "{language}", "title": {json.dumps(title, ensure_ascii=False)}, "strings": {json.dumps(strings, ensure_ascii=False)}'
+        html = html.replace(DEFAULT_CONFIG, config).replace('"title": "Questions about a liver spot",', "")
+    return html.encode("utf-8")
 
 
 class Handler(BaseHTTPRequestHandler):
     rasa_url = DEFAULT_RASA_URL
 
     def do_GET(self):
-        path = self.path.split("?")[0]
+        url = urlsplit(self.path)
+        path = url.path
         if path in ("/", "/index.html"):
-            self.send(".html", (HERE / "index.html").read_text().replace(DEFAULT_RASA_URL, self.rasa_url).encode())
+            language = parse_qs(url.query).get("lang", ["en"])[0]
+            self.send(".html", page(self.rasa_url, language))
         elif path in FILES:
             self.send(FILES[path].suffix, FILES[path].read_bytes())
         else:

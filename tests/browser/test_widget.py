@@ -1,8 +1,10 @@
 """A patient uses the chat widget on the demo clinic page, in headless Chromium
 driven by Playwright, against the real servers. Screenshots go to results/."""
+import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from playwright.sync_api import expect, sync_playwright
 
 from content_model import load_library
@@ -49,12 +51,12 @@ def open_page(browser):
         context.close()
 
 
-def ask(page, text):
+def ask(page, text, label="Your question"):
     """Types a question, sees the typing indicator, waits for the answer's source line
     and for the indicator to go when the replies stop."""
     citations = page.locator(".lc-citation").count()
-    page.get_by_label("Your question").fill(text)
-    page.get_by_label("Your question").press("Enter")
+    page.get_by_label(label).fill(text)
+    page.get_by_label(label).press("Enter")
     page.locator(".lc-typing").wait_for(state="visible")
     page.locator(".lc-citation").nth(citations).wait_for()
     page.locator(".lc-typing").wait_for(state="hidden")
@@ -168,3 +170,26 @@ def test_rasa_webchat_talks_to_the_server(open_page, chat_servers):
     page.locator(".rw-new-message").fill("is it dangerous?")
     page.locator(".rw-new-message").press("Enter")
     page.get_by_text(CONTENT.topics["dangerous"].short_answer).wait_for()
+
+
+def test_a_patient_asks_in_chinese_on_a_chinese_page_and_gets_the_chinese_answer_with_its_source(open_page, chat_servers):
+    chinese = load_library().content("zh")
+    strings = yaml.safe_load((ROOT / "content" / "zh" / "widget.yml").read_text(encoding="utf-8"))["strings"]
+    page = open_page(f"{chat_servers.demo_url}/?lang=zh", width=375, height=740)
+    page.get_by_role("button", name=strings["open"]).click()
+    greeting = page.locator(".lc-bot").first
+    greeting.wait_for()
+    assert greeting.locator(".lc-text").inner_text().startswith("你好")
+    assert page.locator(".lc-root").get_attribute("lang") == "zh"
+
+    ask(page, "肝上有个钙化点，会不会是癌？", label=strings["label"])
+    cancer = chinese.topics["cancer"]
+    assert cancer.short_answer in bot_texts(page)
+    assert page.locator(".lc-citation .lc-text").last.inner_text() == f"来源：{chinese.source_line(cancer)}"
+    assert page.locator(".lc-citation .lc-reply").first.inner_text() in [t.question for t in chinese.topics.values()]
+    page.screenshot(path=RESULTS / "webchat-zh.png")
+
+
+def test_the_machine_has_a_chinese_font_for_the_browser():
+    fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
+    assert fonts.strip(), "no Chinese font: `apt-get install -y fonts-noto-cjk` (.ci/run does)"

@@ -5,15 +5,17 @@ import json
 import uuid
 
 import pytest
+import yaml
 
 from content_model import load_library
 from connectors.clinic import sign
 from connectors.text_only import SMS_MAX_CHARS
-from tests.channels.conftest import CLINIC_SECRET
+from tests.channels.conftest import CLINIC_SECRET, ROOT
 
 CONTENT = load_library().content("en")
 DANGEROUS = CONTENT.topics["dangerous"]
 THANKS = "Thank you. I'm glad it helped."
+DOMAIN_RESPONSES = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]
 
 
 def new_sender(prefix: str = "patient") -> str:
@@ -139,3 +141,17 @@ def test_json_replies_carry_the_red_flag_alert(json_clinic):
     reply = json_clinic.say(new_sender(), "my eyes turned yellow")
     alerts = [message["custom"] for message in reply["messages"] if "alert" in message.get("custom", {})]
     assert alerts and alerts[0]["alert"] == "red_flag"
+
+
+def test_a_chinese_message_is_answered_in_chinese_with_the_language_and_chinese_options(assistant):
+    chinese = load_library().content("zh")
+    sender = new_sender()
+    body = json.dumps({"sender": sender, "message": "肝内钙化灶危险吗？"}, ensure_ascii=False).encode()
+    assert assistant.clinic(body, sign(CLINIC_SECRET, body)).status_code == 200
+    reply = assistant.callbacks.wait_for(sender)
+    assert reply["language"] == "zh"
+    said = texts(reply)
+    helped, unhelpful = [button["title"] for button in next(
+        variant for variant in DOMAIN_RESPONSES["utter_answer"] if variant.get("condition"))["buttons"]]
+    assert said[0] == f"{chinese.topics['dangerous'].short_answer}\n回复1：{helped}\n回复2：{unhelpful}"
+    assert all(len(text) <= 134 for text in said)  # UCS-2: two SMS parts of 67

@@ -9,7 +9,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from connectors.clinic import ClinicTextOutput
 from connectors.sms import TWILIO_MAX_CHARS, SmsOutput
-from connectors.text_only import SMS_MAX_CHARS, last_turn_options, pick_option, split_text
+from connectors.text_only import SMS_MAX_CHARS, UCS2_MAX_CHARS, last_turn_options, pick_option, split_text
 
 FEEDBACK = [{"title": "This helped", "payload": "/feedback_helpful"},
             {"title": "This did not help", "payload": "/feedback_unhelpful"}]
@@ -110,5 +110,25 @@ def test_a_word_longer_than_the_limit_is_cut():
 
 
 def test_whatsapp_messages_may_be_longer_than_sms():
-    assert SmsOutput("AC1", "token", "+15005550006").max_chars == SMS_MAX_CHARS
-    assert SmsOutput("AC1", "token", "whatsapp:+14155238886").max_chars == TWILIO_MAX_CHARS
+    assert SmsOutput("AC1", "token", "+15005550006").limit("Usually not.") == SMS_MAX_CHARS
+    assert SmsOutput("AC1", "token", "whatsapp:+14155238886").limit("通常无害。") == TWILIO_MAX_CHARS
+
+
+def test_chinese_sms_is_measured_in_ucs2_parts_and_split_at_chinese_punctuation():
+    sms = SmsOutput("AC1", "token", "+15005550006")
+    assert sms.limit("肝内钙化灶通常无害。") == UCS2_MAX_CHARS == 2 * 67
+    assert sms.limit("A liver calcification is usually harmless (3-6 months).") == SMS_MAX_CHARS
+    sentence = "肝内钙化灶通常是以前的小伤留下的疤，一般不需要治疗。"
+    parts = split_text(sentence * 8, sms.limit(sentence))
+    assert len(parts) > 1 and all(len(part) <= UCS2_MAX_CHARS for part in parts)
+    assert all(part.endswith("。") for part in parts)
+    assert "".join(parts) == sentence * 8
+    # No punctuation at all: cut between characters, nothing lost.
+    assert "".join(split_text("钙" * 300, 134)) == "钙" * 300
+
+
+def test_options_are_numbered_in_the_language_of_their_message():
+    chinese = render([{"text": "钙化灶通常无害。", "buttons": [{"title": "有帮助", "payload": "/feedback_helpful"}]}])
+    english = render([{"text": "Usually harmless.", "buttons": FEEDBACK[:1]}])
+    assert chinese == ["钙化灶通常无害。\n回复1：有帮助"]
+    assert english == ["Usually harmless.\nReply 1: This helped"]

@@ -233,3 +233,17 @@ def test_every_response_has_one_variation_per_language_with_the_same_buttons(nam
     assert len({str(p) for p in payloads.values()}) == 1, f"{name}: buttons differ between languages {payloads}"
     placeholders = {language: sorted(set(re.findall(r"\{(\w+)\}", vs[0]["text"]))) for language, vs in by_language.items()}
     assert len({str(p) for p in placeholders.values()}) == 1, f"{name}: placeholders differ {placeholders}"
+
+
+def widget_strings(language):
+    return yaml.safe_load((CONTENT_DIR / language / "widget.yml").read_text(encoding="utf-8"))["strings"]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_language_has_every_text_of_the_widget(language):
+    script = (ROOT / "webchat" / "widget.js").read_text(encoding="utf-8")
+    block = script[script.index("const STRINGS = {"):]
+    keys = set(re.findall(r"^\s+(\w+): ", block[: block.index("};")], re.MULTILINE))
+    strings = widget_strings(language)
+    assert set(strings) == keys | {"title"}, f"content/{language}/widget.yml differs from widget.js's STRINGS"
+    assert all(isinstance(text, str) and text.strip() for text in strings.values())

@@ -57,7 +57,7 @@ def patient_texts(language: str) -> Iterator[Tuple[str, str]]:
     for rule in guidance.rules:
         yield f"content/{language}/guidance.yml {rule.id}", rule.message
     for field, text in content.clinic.items():
-        if field != "name":
+        if field != "name" and "{" not in text:  # not a template ("Reply {number}: {title}")
             yield f"content/{language}/clinic.yml {field}", text
     for name, variant in responses_in(language):
         if "{" not in variant["text"]:
