@@ -86,25 +86,30 @@ class RedFlags:
         present: List[RedFlag] = []
         dismissed: List[RedFlag] = []
         for sentence in _SENTENCE.split(text.lower()):
-            asking = any(pattern.search(sentence) for pattern in self.asking)
             for sign in self.signs:
                 if sign in present:
                     continue
+                # Every place the sign's words stand: one where the person has it is enough.
+                # The sign's first pattern that matches decides (red_flags.yml lists the patterns
+                # that carry another meaning's context, "我在减肥，瘦了五斤", first).
                 found = next(((p, m) for p, m in ((p, p.search(sentence)) for p in sign.patterns) if m), None)
                 if found is None:
                     continue
-                pattern, match = found
-                # The part of the sentence the sign is said in ("no fever, but my eyes are yellow").
-                start = max((m.end() for m in self.clauses.finditer(sentence, 0, match.start())), default=0)
-                end = next((m.start() for m in self.clauses.finditer(sentence, match.end())), len(sentence))
-                # "eyes are not yellow" is negated inside the match; "not making sense" is the sign.
-                said = sentence[start: match.start() if self._negates(pattern.pattern) else match.end()]
-                if (asking or self._negates(said)
-                        or any(other.search(sentence[start:end]) for other in self.over + sign.not_when)):
-                    dismissed.append(sign)
-                else:
-                    present.append(sign)
+                (present if self._has_sign(sentence, sign, *found) else dismissed).append(sign)
         return present, [sign for sign in dismissed if sign not in present]
+
+    def _has_sign(self, sentence: Text, sign: RedFlag, pattern: Pattern, match: Any) -> bool:
+        """Whether the sign's words at `match` say the person has it now."""
+        # The part of the sentence the sign is said in ("no fever, but my eyes are yellow").
+        start = max((m.end() for m in self.clauses.finditer(sentence, 0, match.start())), default=0)
+        end = next((m.start() for m in self.clauses.finditer(sentence, match.end())), len(sentence))
+        part = sentence[start:end]
+        # "eyes are not yellow" is negated inside the match; "not making sense" is the sign.
+        said = sentence[start: match.start() if self._negates(pattern.pattern) else match.end()]
+        # Asking about a sign is judged in its own part: "my eyes are yellow, could the spot cause
+        # this?" has the sign; "what should I watch for, like yellow eyes?" asks about it.
+        return not (any(asking.search(part) for asking in self.asking) or self._negates(said)
+                    or any(other.search(part) for other in self.over + sign.not_when))
 
     def _negates(self, text: Text) -> bool:
         return any(pattern.search(text) for pattern in self.absent)

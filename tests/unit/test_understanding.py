@@ -18,6 +18,9 @@ CONTENT = LIBRARY.content("en")
     ("my skin has gone yellow", "jaundice"),
     ("how often should I be scanned? also I've lost 6 kilos without trying", "weight_loss"),
     ("they found it last month and now the whites of my eyes look yellow", "jaundice"),
+    ("my eyes are yellow, could the spot cause this?", "jaundice"),
+    ("since last month my eyes have been yellow", "jaundice"),
+    ("外公这两天反应迟钝、答非所问，是不是和肝有关", "confusion"),
     ("这两天眼睛发黄", "jaundice"),
     ("没有发烧，但是眼睛黄了", "jaundice"),
     ("吐出来的东西像咖啡渣", "vomiting_blood"),
@@ -43,7 +46,8 @@ def test_a_sign_s_words_without_the_sign_are_not_a_warning(text):
     assert present == [] and dismissed
 
 
-@pytest.mark.parametrize("text", ["看报告看糊涂了", "I'm confused by my report", "我姓黄，想问问钙化灶"])
+@pytest.mark.parametrize("text", ["看报告看糊涂了", "I'm confused by my report", "我姓黄，想问问钙化灶", "你答非所问",
+                                  "我在减肥，一个月瘦了五斤，钙化灶有影响吗"])
 def test_other_meanings_of_a_sign_s_words_are_not_a_warning(text):
     assert LIBRARY.assess_red_flags(text)[0] == []
 
