@@ -45,7 +45,9 @@ venv: $(VENV)/.installed
 
 $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS)
 	@echo ">> training the model (data, domain or config changed)"
-	@time $(RASA) train --fixed-model-name current --out models
+	@# --force: Rasa's training cache knows a component's config, not its code, and would
+	@# restore an intent classifier trained with the features of its previous version.
+	@time $(RASA) train --force --fixed-model-name current --out models
 
 train: $(MODEL)
 

@@ -44,7 +44,8 @@ def normalise(text: Text) -> Text:
     return re.sub(r"\d+", "0", text.lower())
 
 
-_TOKEN = re.compile(r"[\u4e00-\u9fff]+|\w+")
+# Chinese runs, and runs of other letters and digits: "钙化灶是malignant的" is 钙化灶是 / malignant / 的.
+_TOKEN = re.compile(r"[\u4e00-\u9fff]+|[^\W\u4e00-\u9fff]+")
 _HAN = re.compile(r"[\u4e00-\u9fff]+")
 
 

@@ -21,6 +21,7 @@ class Language:
     code: Text
     name: Text
     script: Pattern  # one unit of writing: a word of Latin letters, a Chinese character
+    weight: float  # what one unit counts for when languages are mixed in a message
     switch: Pattern  # "English please", "请用中文"
     new_question: Pattern  # where a new question starts inside a sentence (", and do I need...")
     joiner: Pattern  # words that join a question to the one before ("and", "还有"), dropped from a part
@@ -56,7 +57,7 @@ class Languages:
     def detect(self, text: Text) -> Optional[Text]:
         """The language a message is written in, or None when it is too short to tell."""
         lowered = text.lower()
-        units = {code: len(language.script.findall(lowered)) for code, language in self.languages.items()}
+        units = {code: len(language.script.findall(lowered)) * language.weight for code, language in self.languages.items()}
         best = max(units, key=units.get)
         if units[best] < MIN_UNITS or list(units.values()).count(units[best]) > 1:
             return None
@@ -79,7 +80,11 @@ def parse_languages(data: Dict, where: Text, error: type) -> Languages:
                 raise error(f"{where}: language '{code}': field '{field}' is missing or empty")
             fields[field] = entry[field]
         try:
-            languages[code] = Language(code, fields["name"], re.compile(fields["script"]), re.compile(fields["switch"]),
+            weight = entry.get("weight", 1)
+            if not isinstance(weight, (int, float)) or weight <= 0:
+                raise error(f"{where}: language '{code}': field 'weight' must be a positive number")
+            languages[code] = Language(code, fields["name"], re.compile(fields["script"]), float(weight),
+                                       re.compile(fields["switch"]),
                                        re.compile(fields["new_question"], re.IGNORECASE),
                                        re.compile(fields["joiner"], re.IGNORECASE))
         except re.error as problem:
