@@ -24,8 +24,10 @@ from components.intent_classifier import TextIntentClassifier, fit, normalise  #
 from content_model import load_library  # noqa: E402
 
 LANGUAGES = load_library().languages.codes
-HELD_OUT = {"en": ROOT / "tests" / "nlu_heldout.yml", "zh": ROOT / "tests" / "nlu_heldout_zh.yml"}
-WORKING = {"en": ROOT / "tests" / "eval" / "working.yml", "zh": ROOT / "tests" / "eval" / "zh" / "working.yml"}
+DEFAULT = load_library().languages.default
+# The default language's sets have no language in their names (README: adding a language).
+HELD_OUT = {code: ROOT / "tests" / ("nlu_heldout.yml" if code == DEFAULT else f"nlu_heldout_{code}.yml") for code in LANGUAGES}
+WORKING = {code: ROOT / "tests" / "eval" / ("" if code == DEFAULT else code) / "working.yml" for code in LANGUAGES}
 
 
 def examples(path: Path) -> Tuple[List[str], List[str]]:

@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import running_servers  # noqa: E402  (the e2e tests' server start)
 
 NAMES = ("locked", "working", "scope", "red_flags", "context")
-LANGUAGE_DIRS = {"en": "", "zh": "zh/"}  # where each language's sets and facts live, under tests/eval/
-SETS = tuple(prefix + name for prefix in LANGUAGE_DIRS.values() for name in NAMES)
+# The default language's sets are in tests/eval/, each other language's in tests/eval/<code>/.
+LANGUAGE_DIRS = [""] + sorted(f"{path.parent.name}/" for path in HERE.glob("*/facts.yml"))
+SETS = tuple(prefix + name for prefix in LANGUAGE_DIRS for name in NAMES)
 FLAGS = re.IGNORECASE
 DISCLAIMERS = {variation["text"] for variation in
                yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))["responses"]["utter_disclaimer"]}

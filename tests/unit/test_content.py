@@ -116,11 +116,16 @@ def content_copy(tmp_path):
     return target
 
 
+def edit_yaml(directory, language, name, change):
+    """Changes one content file of a copy: `change` gets its data and edits it in place."""
+    path = directory / language / name
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
 def break_first_topic(directory, change, language="en"):
-    path = directory / language / "topics.yml"
-    data = yaml.safe_load(path.read_text())
-    change(data["topics"][0])
-    path.write_text(yaml.safe_dump(data))
+    edit_yaml(directory, language, "topics.yml", lambda data: change(data["topics"][0]))
 
 
 @pytest.mark.parametrize(
@@ -152,10 +157,7 @@ def test_unreadable_yaml_is_refused_naming_the_file(content_copy, language):
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_broken_red_flag_pattern_is_refused(content_copy, language):
-    path = content_copy / language / "red_flags.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["signs"][0]["patterns"] = ["yellow (eyes"]
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(content_copy, language, "red_flags.yml", lambda data: data["signs"][0].update(patterns=["yellow (eyes"]))
     with pytest.raises(ContentError, match="sign 'jaundice': field 'patterns' has a broken pattern"):
         load_library(content_copy)
 
@@ -172,10 +174,8 @@ OTHER_LANGUAGES = [language for language in LANGUAGES if language != LIBRARY.lan
 
 @pytest.mark.parametrize("language", OTHER_LANGUAGES)
 def test_a_language_without_a_topic_is_refused_naming_it(content_copy, language):
-    path = content_copy / language / "topics.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["topics"] = [topic for topic in data["topics"] if topic["id"] != "cancer"]
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(content_copy, language, "topics.yml",
+              lambda data: data.update(topics=[topic for topic in data["topics"] if topic["id"] != "cancer"]))
     # Other topics lead to it, so the loader names it as they do.
     with pytest.raises(ContentError, match=f"{language}/topics.yml: .*'cancer'"):
         load_library(content_copy)
@@ -197,19 +197,14 @@ def test_a_language_whose_topic_leads_elsewhere_is_refused(content_copy, languag
 
 @pytest.mark.parametrize("language", OTHER_LANGUAGES)
 def test_a_language_without_a_warning_sign_is_refused(content_copy, language):
-    path = content_copy / language / "red_flags.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["signs"] = data["signs"][1:]
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(content_copy, language, "red_flags.yml", lambda data: data.update(signs=data["signs"][1:]))
     with pytest.raises(ContentError, match=f"{language}/red_flags.yml: sign 'jaundice' is missing"):
         load_library(content_copy)
 
 
 def test_a_listed_language_without_its_folder_is_refused(content_copy):
-    path = content_copy / "languages.yml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    data["languages"]["fr"] = dict(data["languages"]["en"], name="Français", switch="français")
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    edit_yaml(content_copy, ".", "languages.yml",
+              lambda data: data["languages"].update(fr=dict(data["languages"]["en"], name="Français", switch="français")))
     with pytest.raises(ContentError, match="fr/sources.yml: file not found"):
         load_library(content_copy)
 
