@@ -8,8 +8,9 @@ RASA   := $(BIN)/rasa
 MODEL  := models/current.tar.gz
 WEBCHAT_DEPS := webchat/node_modules/.package-lock.json
 # Everything the trained model depends on: change one and `make train` retrains
-# (the intent classifier's own code computes the features it learns from).
-TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') $(wildcard components/*.py)
+# (the intent classifier's own code computes the features it learns from; the
+# folders, so that a removed training file counts too).
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -type d) $(wildcard components/*.py)
 
 # Rasa 3.6 runs on Python 3.8-3.10 only. A pyenv shim named python3.10 may exist
 # without working, so each candidate is asked to run before it is chosen.
