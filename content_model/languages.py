@@ -7,7 +7,8 @@ gives no answer, and the caller keeps the conversation's language.
 """
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Pattern, Text
+from functools import lru_cache
+from typing import Dict, List, Optional, Pattern, Text, Tuple
 
 # Units a message needs in one script before it decides the conversation's language.
 MIN_UNITS = 2
@@ -47,8 +48,7 @@ class Languages:
 
     def parts(self, text: Text) -> List[Text]:
         """The parts of a message that may each be a question, in order, in any language served."""
-        splitter = re.compile("|".join([_SENTENCE_ENDS] + [language.new_question.pattern for language in self.languages.values()]),
-                              re.IGNORECASE)
+        splitter = _splitter(tuple(language.new_question.pattern for language in self.languages.values()))
         parts = [part.strip(" ,-:，：") for part in splitter.split(text)]
         for language in self.languages.values():
             parts = [language.joiner.sub("", part) for part in parts]
@@ -62,6 +62,12 @@ class Languages:
         if units[best] < MIN_UNITS or list(units.values()).count(units[best]) > 1:
             return None
         return best
+
+
+@lru_cache(maxsize=4)
+def _splitter(new_questions: Tuple[Text, ...]) -> Pattern:
+    # Compiled once, not for every message.
+    return re.compile("|".join((_SENTENCE_ENDS,) + new_questions), re.IGNORECASE)
 
 
 def parse_languages(data: Dict, where: Text, error: type) -> Languages:
