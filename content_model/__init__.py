@@ -89,7 +89,6 @@ class RedFlags:
             for sign in self.signs:
                 if sign in present:
                     continue
-                # Every place the sign's words stand: one where the person has it is enough.
                 # The sign's first pattern that matches decides (red_flags.yml lists the patterns
                 # that carry another meaning's context, "我在减肥，瘦了五斤", first).
                 found = next(((p, m) for p, m in ((p, p.search(sentence)) for p in sign.patterns) if m), None)
