@@ -142,6 +142,7 @@ class Scope:
     kinds: List[ScopeKind]
     general: Text
     refers_back: Pattern  # "it", "this": a sentence about the finding named before
+    turns_to: Pattern  # "but what about", "主要想问": what follows is what the patient asks about
 
     def outside(self, text: Text, guards: Optional[List[Dict[Text, Pattern]]] = None) -> Optional[ScopeKind]:
         """The kind of near-scope question a message asks, if any. A kind with
@@ -149,22 +150,35 @@ class Scope:
         `guards`), except when a question in it (or its last sentence) asks about
         the other thing without them ("...my liver spot is fine. Can I eat eggs
         with a gallstone?") and does not refer back to the finding ("can it pass
-        like a kidney stone?")."""
+        like a kidney stone?"), or when the message turns to the other thing
+        ("my liver spot is harmless, but what about the gallstones?")."""
         guards = guards or [self.guards]
         lowered = text.lower()
         sentences = [sentence for sentence in _SENTENCE.split(lowered) if sentence.strip()]
         questions = _QUESTION.findall(lowered) or sentences[-1:]
+        turns = list(self.turns_to.finditer(lowered))
+        turned_to = lowered[turns[-1].end():] if turns else ""
 
         def guarded(kind: ScopeKind, part: Text) -> bool:
             return any(guard[kind.unless].search(part) for guard in guards)
+
+        def asks_about_other(kind: ScopeKind, question: Text) -> bool:
+            return (any(pattern.search(question) for pattern in kind.patterns) and not guarded(kind, question)
+                    and not self.refers_back.search(question))
+
+        def turns_to_other(kind: ScopeKind) -> bool:
+            # After the turn, "that one" means the other thing; only a reference before it points back.
+            first = min((match.start() for pattern in kind.patterns for match in [pattern.search(turned_to)] if match),
+                        default=None)
+            return (first is not None and not guarded(kind, turned_to)
+                    and not self.refers_back.search(turned_to[:first]))
 
         for kind in self.kinds:
             if not any(pattern.search(lowered) for pattern in kind.patterns):
                 continue
             if not kind.unless or not guarded(kind, lowered):
                 return kind
-            if any(any(pattern.search(question) for pattern in kind.patterns) and not guarded(kind, question)
-                   and not self.refers_back.search(question) for question in questions):
+            if any(asks_about_other(kind, question) for question in questions) or turns_to_other(kind):
                 return kind
         return None
 
@@ -421,7 +435,8 @@ def load_scope(path: Path) -> Scope:
             raise ContentError(f"{path}: {where}field 'unless' must be one of {sorted(guards)}")
         kinds.append(ScopeKind(_text(path, where, entry, "id"), _patterns(path, where, entry, "patterns"),
                                entry.get("unless"), _text(path, where, entry, "decline")))
-    return Scope(guards, kinds, _text(path, "", data, "general"), _pattern(path, "", data, "refers_back"))
+    return Scope(guards, kinds, _text(path, "", data, "general"), _pattern(path, "", data, "refers_back"),
+                 _pattern(path, "", data, "turns_to"))
 
 
 def _joiners(path: Path, data: Dict[Text, Any]) -> Dict[Text, Text]:
@@ -459,7 +474,8 @@ def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
 def load_clinic(path: Path) -> Dict[Text, Text]:
     data = _read_yaml(path)
     clinic = {field: _text(path, "", data, field)
-              for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again", "reply_option")}
+              for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again", "slow_down",
+                            "message_refused", "reply_option")}
     if "{number}" not in clinic["reply_option"] or "{title}" not in clinic["reply_option"]:
         raise ContentError(f"{path}: field 'reply_option' must contain {{number}} and {{title}}")
     return clinic

@@ -75,6 +75,11 @@ def test_a_warning_with_no_sign_understood_names_the_signs_to_check(dispatcher, 
     ("胆囊结石8毫米需要手术吗", "other_organ"),
     ("脂肪肝要吃什么", "other_liver_disease"),
     ("肝内钙化灶要紧吗", None),
+    # Turning to another thing: declined even though the liver spot was named, unless a reference back comes first.
+    ("my liver calcification is harmless, got it. But what about the gallbladder polyp, how often do I scan that one", "other_organ"),
+    ("I have a liver calcification but could it be from my old gallstones?", None),
+    ("肝内钙化灶我懂了，主要想问胆囊息肉4毫米要不要切", "other_organ"),
+    ("肝里有个钙化灶，但它会不会和胆结石有关", None),
 ])
 def test_near_scope_questions_are_told_apart_in_any_language(text, kind):
     found = LIBRARY.outside_scope(text)
