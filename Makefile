@@ -17,7 +17,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -typ
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-load eval compare-nlu compare-languages bench profile lock clean
+.PHONY: help venv train widget run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-load eval compare-nlu compare-languages bench profile lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
@@ -27,6 +27,7 @@ help:
 	@echo "make compare-nlu - train each candidate NLU and score it on the locked half (writes bench/nlu_comparison.md)"
 	@echo "make compare-languages - one classifier for both languages or one per language (writes bench/language_comparison.md)"
 	@echo "make train  - train the model if data, domain or config changed"
+	@echo "make widget - build the one-file chat widget into webchat/dist/ and print its SRI hashes for the embed snippet"
 	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers"
 	@echo "make test-load - load and fault tests (PostgreSQL, Redis, two Rasa processes, one killed)"
 	@echo "make bench  - benchmark against Rasa's default configuration (writes bench/results.md, bench/latency.png)"
@@ -56,12 +57,22 @@ $(WEBCHAT_DEPS): webchat/package.json webchat/package-lock.json
 	@echo ">> installing the chat widget's JavaScript packages (npm ci)"
 	@cd webchat && npm ci --no-audit --no-fund
 
-run: $(MODEL) $(WEBCHAT_DEPS)
+# The embed: widget.js with socket.io-client bundled, and widget.css (webchat/build.mjs).
+# Built twice, the second time elsewhere: the same bytes, or the build is not
+# reproducible from the lock file and the published SRI hashes would not hold.
+widget: $(WEBCHAT_DEPS)
+	@echo ">> building the chat widget into webchat/dist/ (esbuild)"
+	@node webchat/build.mjs webchat/dist
+	@again=$$(mktemp -d) && node webchat/build.mjs $$again >/dev/null \
+		&& cmp webchat/dist/widget.js $$again/widget.js && cmp webchat/dist/widget.css $$again/widget.css; \
+		status=$$?; rm -rf $$again; [ $$status -eq 0 ] || { echo "ERROR: two builds of the widget differ" >&2; exit 1; }
+
+run: $(MODEL) widget
 	@scripts/serve.sh run
 
 # Clinic profile: conversations in PostgreSQL, a Redis lock store, two Rasa workers
 # (one per core). One action-server worker is enough: it is idle most of the time.
-run-prod: $(MODEL) $(WEBCHAT_DEPS)
+run-prod: $(MODEL) widget
 	@ENDPOINTS=endpoints.prod.yml SANIC_WORKERS=$${SANIC_WORKERS:-2} ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-1} \
 		scripts/serve.sh run
 
@@ -115,8 +126,8 @@ test-channels: $(MODEL)
 	@echo ">> messaging channels: clinic connector, Twilio SMS, Telegram against the real servers"
 	@$(BIN)/pytest -q tests/channels
 
-test-browser: $(MODEL) $(WEBCHAT_DEPS)
-	@echo ">> web chat: python-socketio client, the widget in headless Chromium, rasa-webchat"
+test-browser: $(MODEL) widget
+	@echo ">> web chat: python-socketio client, the widget in headless Chromium (axe-core audit, keyboard, screen reader, large text, summary, the dist embed), rasa-webchat"
 	@$(BIN)/pytest -q -rs tests/browser
 
 test-bench: $(MODEL)

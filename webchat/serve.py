@@ -2,8 +2,8 @@
 
     python webchat/serve.py [--port 8080] [--rasa-url http://localhost:5005]
 
-Only the page's own files are served (not package.json, node_modules or this
-script); socket.io-client comes from node_modules, installed by `npm ci`.
+Only the page and the built widget are served (webchat/dist/, from `make widget`:
+widget.js with socket.io-client bundled, and widget.css), as a clinic would host them.
 `/?lang=zh` shows the widget in another language: its title and texts come
 from content/<lang>/widget.yml, as a clinic's page would pass them.
 """
@@ -18,11 +18,10 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_RASA_URL = "http://localhost:5005"  # the server address written in index.html
-SOCKET_IO = HERE / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
+DIST = HERE / "dist"
 FILES = {
-    "/widget.js": HERE / "widget.js",
-    "/widget.css": HERE / "widget.css",
-    "/vendor/socket.io.min.js": SOCKET_IO,
+    "/widget.js": DIST / "widget.js",
+    "/widget.css": DIST / "widget.css",
 }
 TYPES = {".html": "text/html", ".js": "text/javascript", ".css": "text/css"}
 CONTENT = HERE.parent / "content"
@@ -73,8 +72,8 @@ def main() -> None:
     parser.add_argument("--rasa-url", default=DEFAULT_RASA_URL, help="the Rasa server the demo page talks to")
     args = parser.parse_args()
     Handler.rasa_url = args.rasa_url
-    if not SOCKET_IO.is_file():
-        sys.exit(f"socket.io-client is not installed: run `npm ci` in {HERE}")
+    if not all(path.is_file() for path in FILES.values()):
+        sys.exit(f"the widget is not built: run `make widget` (it writes {DIST})")
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"Demo clinic page with the chat widget: http://localhost:{args.port}/ (talks to {args.rasa_url})", flush=True)
     server.serve_forever()

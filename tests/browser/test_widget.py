@@ -1,75 +1,16 @@
 """A patient uses the chat widget on the demo clinic page, in headless Chromium
 driven by Playwright, against the real servers. Screenshots go to results/."""
 import subprocess
-from pathlib import Path
 
-import pytest
 import yaml
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from content_model import load_library
+from tests.browser.chat import CONTENT, RESULTS, ask, bot_texts, needs_chromium, open_chat
 from tests.e2e.conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="browser tests need Chromium at /usr/bin/chromium: `apt-get install -y chromium` (Debian)",
-)
-# Without the background-networking flags Chromium keeps calling Google's hosts,
-# which this machine's closed network refuses.
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-RESULTS = ROOT / "results"
+pytestmark = needs_chromium
 RASA_WEBCHAT = ROOT / "webchat" / "node_modules" / "rasa-webchat" / "lib" / "index.js"
-CONTENT = load_library().content("en")
-WAIT = 30_000  # ms; the first answer of a fresh server takes a few seconds
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(browser):
-    """open_page(url, width, height) -> the page, in a browser context of its own."""
-    contexts = []
-
-    def open_page(url, width=1280, height=800):
-        context = browser.new_context(viewport={"width": width, "height": height})
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(WAIT)
-        page.goto(url)
-        return page
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
-def ask(page, text, label="Your question"):
-    """Types a question, sees the typing indicator, waits for the answer's source line
-    and for the indicator to go when the replies stop."""
-    citations = page.locator(".lc-citation").count()
-    page.get_by_label(label).fill(text)
-    page.get_by_label(label).press("Enter")
-    page.locator(".lc-typing").wait_for(state="visible")
-    page.locator(".lc-citation").nth(citations).wait_for()
-    page.locator(".lc-typing").wait_for(state="hidden")
-
-
-def bot_texts(page):
-    return page.locator(".lc-bot .lc-text").all_inner_texts()
-
-
-def open_chat(page):
-    """Opens the chat and waits for the greeting."""
-    page.get_by_role("button", name="Questions? Chat with us").click()
-    page.locator(".lc-bot").first.wait_for()
 
 
 def test_patient_asks_clicks_a_suggestion_and_keeps_the_history(open_page, chat_servers):
