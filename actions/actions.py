@@ -4,6 +4,7 @@ Each answer goes out as: the short answer (with feedback buttons), then a
 source line with buttons for related questions and a custom payload (topic id
 and seed sources) that channels and clinic systems can read.
 """
+import datetime
 import logging
 import os
 from typing import Any, Dict, List, Optional, Text
@@ -228,6 +229,39 @@ class ActionSuggestTopics(Action):
         else:
             dispatcher.utter_message(response="utter_default")
         return disclaimer_once(dispatcher, tracker)
+
+
+class ActionSendSummary(Action):
+    """"Send me a summary": the topics answered in this conversation, in the
+    order asked, and the warning signs the patient gave, dated, to keep or
+    take to the doctor. Short enough for one or two text messages; only what
+    the chat said (the topics' questions and the signs' names), nothing else."""
+
+    def name(self) -> Text:
+        return "action_send_summary"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        content = content_for(tracker)
+        payloads = [(event.get("data") or {}).get("custom") or {} for event in tracker.events if event.get("event") == "bot"]
+        topics: List[Topic] = []
+        for payload in payloads:
+            topic = content.topic(payload.get("topic"))
+            if topic and topic not in topics:
+                topics.append(topic)
+        warned = {sign_id for payload in payloads if payload.get("alert") for sign_id in payload.get("signs") or []}
+        signs = [sign for sign in content.red_flags.signs if sign.id in warned]
+        if not topics and not signs:
+            dispatcher.utter_message(text=content.clinic["summary_empty"])
+            return []
+        lines = [content.clinic["summary_intro"].format(date=datetime.date.today().isoformat())]
+        lines += [f"{number}. {topic.question}" for number, topic in enumerate(topics, start=1)]
+        if signs:
+            lines.append(content.clinic["summary_warning"].format(
+                signs=content.red_flags.joiners["and"].join(sign.name for sign in signs)))
+        lines.append(content.clinic["summary_closing"])
+        dispatcher.utter_message(text="\n".join(lines), json_message={"summary": [topic.id for topic in topics],
+                                                                      "signs": [sign.id for sign in signs]})
+        return []
 
 
 CHECK_SLOTS = ("scan", "spots", "symptoms", "wide_ducts", "mass", "liver_disease", "cancer_history", "parasite_area")

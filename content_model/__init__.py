@@ -396,14 +396,15 @@ def _pattern(path: Path, where: Text, entry: Dict[Text, Any], field: Text) -> Pa
 def load_red_flags(path: Path) -> RedFlags:
     data = _read_yaml(path)
     levels = data.get("levels")
-    if not isinstance(levels, dict) or set(levels) != {"emergency", "prompt"}:
+    if not isinstance(levels, dict) or set(levels) != {"emergency", "prompt"} \
+            or not all(isinstance(text, str) and text.strip() for text in levels.values()):
         raise ContentError(f"{path}: field 'levels' must give the advice for 'emergency' and 'prompt'")
     signs = []
     for number, entry in enumerate(data.get("signs") or [], start=1):
         if not isinstance(entry, dict):
             raise ContentError(f"{path}: sign #{number}: expected a mapping of fields")
         where = f"sign '{entry.get('id', number)}': "
-        if entry.get("level") not in levels:
+        if not isinstance(entry.get("level"), str) or entry["level"] not in levels:
             raise ContentError(f"{path}: {where}field 'level' must be 'emergency' or 'prompt'")
         signs.append(RedFlag(_text(path, where, entry, "id"), _text(path, where, entry, "name"), entry["level"],
                              _patterns(path, where, entry, "patterns"),
@@ -475,9 +476,13 @@ def load_clinic(path: Path) -> Dict[Text, Text]:
     data = _read_yaml(path)
     clinic = {field: _text(path, "", data, field)
               for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again", "slow_down",
-                            "message_refused", "reply_option")}
+                            "message_refused", "reply_option", "summary_intro", "summary_warning", "summary_closing",
+                            "summary_empty")}
     if "{number}" not in clinic["reply_option"] or "{title}" not in clinic["reply_option"]:
         raise ContentError(f"{path}: field 'reply_option' must contain {{number}} and {{title}}")
+    for field, placeholder in (("summary_intro", "{date}"), ("summary_warning", "{signs}")):
+        if placeholder not in clinic[field]:
+            raise ContentError(f"{path}: field '{field}' must contain {placeholder}")
     return clinic
 
 

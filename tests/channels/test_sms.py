@@ -84,3 +84,15 @@ def test_unsigned_or_wrongly_signed_twilio_request_gets_401_and_sends_nothing(as
     assert sms_to(assistant, phone) == []
     tracker = assistant.tracker(phone)
     assert not [event for event in tracker["events"] if event["event"] == "user"]
+
+
+def test_send_me_a_summary_by_sms_lists_the_topics_asked(assistant):
+    phone = new_phone()
+    for question in ("is it dangerous?", "do I need treatment?"):
+        assert post(assistant, inbound(phone, question)).status_code == 204
+    asked = len(sms_to(assistant, phone))
+    assert post(assistant, inbound(phone, "send me a summary")).status_code == 204
+    summary = "\n".join(sms_to(assistant, phone)[asked:])
+    assert (f"1. {CONTENT.topics['dangerous'].question}\n2. {CONTENT.topics['treatment'].question}") in summary
+    assert CONTENT.clinic["summary_closing"] in summary
+    assert "{" not in summary  # the custom payload stays out of the SMS
