@@ -13,10 +13,12 @@ and must not be put in credentials.yml.
 
 Always on: every channel in credentials.yml (the REST channel), and socketio
 (the web widget) with the settings below unless credentials.yml configures it.
-  clinic    CLINIC_SECRET, CLINIC_CALLBACK_URL; CLINIC_REPLY_FORMAT json (default) or text
+  clinic    CLINIC_SECRET, CLINIC_CALLBACK_URL; CLINIC_REPLY_FORMAT json (default) or text;
+            optional CLINIC_SECRET_PREVIOUS (still accepted while the secret is rotated)
   twilio    TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER ("whatsapp:+..." for WhatsApp);
             optional TWILIO_WEBHOOK_URL (public URL, for the signature check behind a proxy)
-  telegram  TELEGRAM_TOKEN, TELEGRAM_VERIFY (the bot's username), TELEGRAM_WEBHOOK_URL
+  telegram  TELEGRAM_TOKEN, TELEGRAM_VERIFY (the bot's username), TELEGRAM_WEBHOOK_URL,
+            TELEGRAM_SECRET_TOKEN (every update must carry it; connectors/telegram.py)
 """
 import argparse
 import os
@@ -27,7 +29,7 @@ import yaml
 
 CLINIC = ("CLINIC_SECRET", "CLINIC_CALLBACK_URL")
 TWILIO = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_NUMBER")
-TELEGRAM = ("TELEGRAM_TOKEN", "TELEGRAM_VERIFY", "TELEGRAM_WEBHOOK_URL")
+TELEGRAM = ("TELEGRAM_TOKEN", "TELEGRAM_VERIFY", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN")
 
 # The web widget's channel: Rasa's socket.io channel with custom payloads that
 # reach the browser (connectors/widget.py). Keep python-socketio==5.8.0.
@@ -58,6 +60,8 @@ def build(env: Mapping[str, str], base: Mapping[str, Any]) -> Tuple[Dict[str, An
 
     if wanted("clinic", CLINIC):
         clinic = {"secret": ref("CLINIC_SECRET"), "callback_url": ref("CLINIC_CALLBACK_URL")}
+        if env.get("CLINIC_SECRET_PREVIOUS"):
+            clinic["previous_secret"] = ref("CLINIC_SECRET_PREVIOUS")
         reply_format = env.get("CLINIC_REPLY_FORMAT") or "json"
         # Written as is: an unknown format makes the Rasa server refuse to start, naming it.
         clinic["reply_format"] = reply_format
@@ -71,8 +75,9 @@ def build(env: Mapping[str, str], base: Mapping[str, Any]) -> Tuple[Dict[str, An
         kind = "WhatsApp" if env["TWILIO_NUMBER"].startswith("whatsapp:") else "SMS"
         report.append(f"twilio: on ({kind}) at /webhooks/twilio/webhook")
     if wanted("telegram", TELEGRAM):
-        credentials["telegram"] = {
-            name: ref(variable) for name, variable in zip(("access_token", "verify", "webhook_url"), TELEGRAM)
+        credentials["connectors.telegram.TelegramInput"] = {
+            name: ref(variable)
+            for name, variable in zip(("access_token", "verify", "webhook_url", "secret_token"), TELEGRAM)
         }
         report.append("telegram: on at /webhooks/telegram/webhook")
     return credentials, report

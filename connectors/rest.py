@@ -3,37 +3,43 @@
 Broken requests get a clear 400/413 instead of a server error; control
 characters are dropped and very long messages cut; if the assistant fails
 while answering (e.g. the action server is down), the patient gets a polite
-"please try again" instead of silence. The only silence left is on purpose:
-a conversation paused for a hand-off to staff.
+"please try again" instead of silence (`connectors/replies.py`). Each client
+address and each conversation is rate limited (`connectors/limits.py`): over
+the limit, a 429 and nothing is stored.
 """
-import logging
 import re
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, Sanic
-from sanic.exceptions import InvalidUsage, PayloadTooLarge
+from sanic import Blueprint
+from sanic.exceptions import InvalidUsage, PayloadTooLarge, SanicException
 from sanic.request import Request
+from sanic.response import HTTPResponse
 
-from content_model import load_library
-
-logger = logging.getLogger(__name__)
+from connectors.limits import limiter, refuse_address, refuse_conversation
+from connectors.replies import answer_or_apologise, library
 
 MAX_BODY_BYTES = 64 * 1024
 # Longer messages are cut: nobody types more, and the NLU's cost grows with length.
 MAX_MESSAGE_CHARS = 2000
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Lone surrogates too: JSON can carry them ("\\ud800"), UTF-8 cannot, and the
+# logs and the database would fail on them.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def conversation_id_ok(conversation_id: Any) -> bool:
+    """A conversation id a channel accepts: text, not blank, at most 200
+    characters, no control characters (PostgreSQL refuses NUL in a value)."""
+    return (isinstance(conversation_id, str) and bool(conversation_id.strip()) and len(conversation_id) <= 200
+            and not CONTROL_CHARACTERS.search(conversation_id) and "\n" not in conversation_id)
 
 
 class CheckedRestInput(RestInput):
     def __init__(self) -> None:
-        self.library = load_library()
-
-    def try_again(self, message: UserMessage) -> Text:
-        """The apology, in the language the message is written in."""
-        language = self.library.languages.detect(message.text or "")
-        return self.library.content(language).clinic["try_again"]
+        # Read now: a broken limit setting or content stops the server at start, not a patient's message.
+        limiter()
+        library()
 
     @staticmethod
     def _body(request: Request) -> Dict[Text, Any]:
@@ -49,8 +55,9 @@ class CheckedRestInput(RestInput):
 
     async def _extract_sender(self, request: Request) -> Optional[Text]:
         sender = self._body(request).get("sender")
-        if not isinstance(sender, str) or not sender.strip() or len(sender) > 200:
-            raise InvalidUsage('"sender" must be a non-empty text of at most 200 characters (the conversation id).')
+        if not conversation_id_ok(sender):
+            raise InvalidUsage('"sender" must be a non-empty text of at most 200 characters without control '
+                               'characters (the conversation id).')
         return sender
 
     def _extract_message(self, request: Request) -> Optional[Text]:
@@ -64,20 +71,19 @@ class CheckedRestInput(RestInput):
         return metadata if isinstance(metadata, dict) else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        async def answer_or_apologise(message: UserMessage) -> None:
+        rest = super().blueprint(lambda message: answer_or_apologise(on_new_message, message))
+
+        @rest.middleware("request")
+        async def rate_limit(request: Request) -> Optional[HTTPResponse]:
+            if request.method != "POST":
+                return None
+            refused = refuse_address(request)
+            if refused:
+                return refused
             try:
-                await on_new_message(message)
-                # Rasa logs a failed custom action and carries on without a reply.
-                answered = bool(getattr(message.output_channel, "messages", True))
-                if answered or await self._paused(message.sender_id):
-                    return
-            except Exception:
-                logger.exception("Could not answer conversation %s", message.sender_id)
-            await message.output_channel.send_text_message(message.sender_id, self.try_again(message))
+                sender = await self._extract_sender(request)
+            except SanicException:
+                return None  # the handler answers a broken body with its 400/413
+            return refuse_conversation(sender)
 
-        return super().blueprint(answer_or_apologise)
-
-    @staticmethod
-    async def _paused(sender_id: Text) -> bool:
-        tracker = await Sanic.get_app().ctx.agent.tracker_store.retrieve(sender_id)
-        return tracker is not None and tracker.is_paused()
+        return rest

@@ -3,6 +3,7 @@
 Works with SQLite (the default, a file in the project folder) and PostgreSQL
 (the clinic profile). Configured in endpoints.yml.
 """
+import contextlib
 import copy
 from pathlib import Path
 from typing import Any, Iterator, Text
@@ -24,6 +25,10 @@ def masked(event: Event) -> Event:
     return safe
 
 
+class StoreRefusedError(RuntimeError):
+    """The database refused a value of this conversation."""
+
+
 class MaskingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, dialect: Text = "sqlite", db: Text = "conversations.db", **kwargs: Any) -> None:
         # A relative SQLite file lives in the project folder, wherever the server was started.
@@ -32,6 +37,17 @@ class MaskingSQLTrackerStore(SQLTrackerStore):
         super().__init__(dialect=dialect, db=db, **kwargs)
         # What is kept out of the database is kept out of the logs too.
         install_log_masking()
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Any]:
+        with super().session_scope() as session:
+            try:
+                yield session
+            except ValueError as error:
+                # Rasa's session_scope reads any ValueError as a missing PostgreSQL
+                # schema and exits the server; psycopg2 raises one for a NUL character
+                # in a value (a sender id, an intent name). Such a message fails alone.
+                raise StoreRefusedError(str(error)) from error
 
     def _additional_events(self, session: Any, tracker: Any) -> Iterator:
         return (masked(event) for event in super()._additional_events(session, tracker))

@@ -20,14 +20,15 @@ from typing import Any, Dict, Iterator, List, Optional
 import pytest
 import requests
 
-from connectors.clinic import SIGNATURE_HEADER, sign
+from connectors.clinic import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 CLINIC_SECRET = "test-clinic-secret"
 TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-twilio-token",
           "TWILIO_NUMBER": "+15005550006"}
 TELEGRAM = {"TELEGRAM_TOKEN": "123456:TEST-token", "TELEGRAM_VERIFY": "clinic_test_bot",
-            "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook"}
+            "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook",
+            "TELEGRAM_SECRET_TOKEN": "test-telegram-webhook-secret"}
 # Variables of the developer's own environment that must not switch channels on here.
 CHANNEL_VARIABLES = ("CLINIC_", "TWILIO_", "TELEGRAM_")
 
@@ -45,7 +46,8 @@ class CallbackHandler(BaseHTTPRequestHandler):
             self.server.refused.append(recipient)
             self.send_response(503)
         else:
-            self.server.deliveries.append({"body": body, "signature": self.headers.get(SIGNATURE_HEADER)})
+            self.server.deliveries.append({"body": body, "signature": self.headers.get(SIGNATURE_HEADER),
+                                           "timestamp": self.headers.get(TIMESTAMP_HEADER)})
             self.send_response(200)
         self.end_headers()
 
@@ -74,7 +76,9 @@ class CallbackReceiver(HTTPServer):
                 payload = json.loads(delivery["body"])
                 if payload["recipient_id"] == recipient:
                     self.deliveries.remove(delivery)
-                    assert delivery["signature"] == sign(CLINIC_SECRET, delivery["body"]), "bad callback signature"
+                    assert delivery["signature"] == sign(CLINIC_SECRET, delivery["timestamp"], delivery["body"]), \
+                        "bad callback signature"
+                    assert abs(time.time() - int(delivery["timestamp"])) < 60, "stale callback timestamp"
                     return payload
             time.sleep(0.2)
         raise AssertionError(f"no clinic callback for {recipient} within {seconds}s")
@@ -113,16 +117,24 @@ class Assistant:
     api_log: Path
     callbacks: CallbackReceiver
 
-    def clinic(self, body: bytes, signature: Optional[str] = None) -> requests.Response:
+    def clinic(self, body: bytes, signature: Optional[str] = None, timestamp: Optional[str] = None) -> requests.Response:
+        """POSTs `body` to the clinic webhook with these headers (none when None)."""
         headers = {"Content-Type": "application/json"}
         if signature is not None:
             headers[SIGNATURE_HEADER] = signature
+        if timestamp is not None:
+            headers[TIMESTAMP_HEADER] = timestamp
         return requests.post(f"{self.base}/webhooks/clinic/webhook", data=body, headers=headers, timeout=30)
+
+    def signed(self, body: bytes) -> requests.Response:
+        """POSTs `body` signed now with the clinic's secret."""
+        timestamp = str(int(time.time()))
+        return self.clinic(body, sign(CLINIC_SECRET, timestamp, body), timestamp)
 
     def say(self, sender: str, text: str) -> Dict[str, Any]:
         """Sends a signed clinic message and returns the reply delivered to the callback URL."""
         body = json.dumps({"sender": sender, "message": text, "message_id": f"{sender}-{time.time()}"}).encode()
-        accepted = self.clinic(body, sign(CLINIC_SECRET, body))
+        accepted = self.signed(body)
         assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}, accepted.text
         return self.callbacks.wait_for(sender)
 

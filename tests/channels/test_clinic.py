@@ -2,6 +2,7 @@
 the callback URL (signature checked by the receiver), unsigned ones refused,
 numbered options in text mode, the full reply in JSON mode."""
 import json
+import time
 import uuid
 
 import pytest
@@ -33,7 +34,7 @@ def texts(reply: dict) -> list:
 def test_signed_message_is_answered_at_the_callback_url_as_text_with_numbered_options(assistant):
     sender = new_sender()
     body = json.dumps({"sender": sender, "message": "is it dangerous?", "message_id": "portal-17"}).encode()
-    accepted = assistant.clinic(body, sign(CLINIC_SECRET, body))
+    accepted = assistant.signed(body)
     assert accepted.status_code == 200 and accepted.json() == {"status": "accepted"}
 
     reply = assistant.callbacks.wait_for(sender)  # checks the callback's signature
@@ -51,19 +52,21 @@ def test_signed_message_is_answered_at_the_callback_url_as_text_with_numbered_op
 @pytest.mark.parametrize(
     "signature_of",
     [
-        lambda body: None,
-        lambda body: "",
-        lambda body: "0" * 64,
-        lambda body: sign("not-the-secret", body),
-        lambda body: "sha256=" + sign(CLINIC_SECRET, body),
-        lambda body: "ünïcode",
+        lambda body, now: None,
+        lambda body, now: "",
+        lambda body, now: "0" * 64,
+        lambda body, now: sign("not-the-secret", now, body),
+        lambda body, now: "sha256=" + sign(CLINIC_SECRET, now, body),
+        lambda body, now: "ünïcode",
+        lambda body, now: sign(CLINIC_SECRET, str(int(now) + 1), body),
     ],
-    ids=["unsigned", "empty", "zeros", "other-secret", "prefixed", "non-ascii"],
+    ids=["unsigned", "empty", "zeros", "other-secret", "prefixed", "non-ascii", "other-timestamp"],
 )
 def test_unsigned_or_wrongly_signed_message_gets_401_and_is_not_processed(assistant, signature_of):
     sender = new_sender()
     body = json.dumps({"sender": sender, "message": "could it be cancer?"}).encode()
-    refused = assistant.clinic(body, signature_of(body))
+    now = str(int(time.time()))
+    refused = assistant.clinic(body, signature_of(body, now), now)
     assert refused.status_code == 401
     assert "X-Clinic-Signature" in refused.json()["error"]
     # A signed message from the same patient: by the time it is answered, the
@@ -76,7 +79,8 @@ def test_signature_of_another_body_is_refused(assistant):
     sender = new_sender()
     body = json.dumps({"sender": sender, "message": "hello"}).encode()
     tampered = json.dumps({"sender": sender, "message": "/restart"}).encode()
-    assert assistant.clinic(tampered, sign(CLINIC_SECRET, body)).status_code == 401
+    now = str(int(time.time()))
+    assert assistant.clinic(tampered, sign(CLINIC_SECRET, now, body), now).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -92,7 +96,7 @@ def test_signature_of_another_body_is_refused(assistant):
     ],
 )
 def test_signed_but_malformed_message_gets_400_naming_the_problem(assistant, body, problem):
-    refused = assistant.clinic(body, sign(CLINIC_SECRET, body))
+    refused = assistant.signed(body)
     assert refused.status_code == 400
     assert problem in refused.json()["error"]
 
@@ -147,7 +151,7 @@ def test_a_chinese_message_is_answered_in_chinese_with_the_language_and_chinese_
     chinese = load_library().content("zh")
     sender = new_sender()
     body = json.dumps({"sender": sender, "message": "肝内钙化灶危险吗？"}, ensure_ascii=False).encode()
-    assert assistant.clinic(body, sign(CLINIC_SECRET, body)).status_code == 200
+    assert assistant.signed(body).status_code == 200
     reply = assistant.callbacks.wait_for(sender)
     assert reply["language"] == "zh"
     said = texts(reply)

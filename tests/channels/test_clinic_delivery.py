@@ -1,6 +1,8 @@
 """Unit tests of the clinic connector's signing and callback delivery, against
 a local HTTP receiver that answers with scripted status codes."""
 import asyncio
+import hashlib
+import hmac
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -42,12 +44,14 @@ def channel(url: str) -> ClinicInput:
     return clinic
 
 
-def test_signature_is_hex_hmac_sha256_of_the_body():
-    # Same as: printf '{}' | openssl dgst -sha256 -hmac secret
-    assert sign("secret", b"{}") == "77325902caca812dc259733aacd046b73817372c777b8d95b402647474516e13"
-    assert signature_ok("secret", b"{}", sign("secret", b"{}").upper())
-    assert not signature_ok("secret", b"{}", None)
-    assert not signature_ok("secret", b"{} ", sign("secret", b"{}"))
+def test_signature_is_hex_hmac_sha256_of_the_timestamp_a_dot_and_the_body():
+    # Same as: printf '1700000000.{}' | openssl dgst -sha256 -hmac secret
+    assert sign("secret", "1700000000", b"{}") == hmac.new(b"secret", b"1700000000.{}", hashlib.sha256).hexdigest()
+    assert signature_ok(["secret"], "1700000000", b"{}", sign("secret", "1700000000", b"{}").upper())
+    assert not signature_ok(["secret"], "1700000000", b"{}", None)
+    assert not signature_ok(["secret"], None, b"{}", sign("secret", "1700000000", b"{}"))
+    assert not signature_ok(["secret"], "1700000000", b"{} ", sign("secret", "1700000000", b"{}"))
+    assert not signature_ok(["secret"], "1700000001", b"{}", sign("secret", "1700000000", b"{}"))
 
 
 def test_parse_message_accepts_an_optional_message_id():
@@ -59,7 +63,10 @@ def test_delivery_succeeds_on_the_third_try_with_a_signed_body(receiver):
     ScriptedReceiver.statuses = [503, 502, 200]
     assert asyncio.run(channel(receiver).deliver(PAYLOAD))
     assert len(ScriptedReceiver.received) == 3
-    assert json.loads(ScriptedReceiver.received[-1]) == PAYLOAD
+    delivered = json.loads(ScriptedReceiver.received[-1])
+    assert delivered == dict(PAYLOAD, message_id=delivered["message_id"])
+    # The same id on every try, so that the clinic can drop a duplicate.
+    assert {json.loads(body)["message_id"] for body in ScriptedReceiver.received} == {delivered["message_id"]}
 
 
 def test_final_failure_is_logged_clearly(receiver, caplog):

@@ -1,12 +1,12 @@
 """Unit tests of the credentials file written from credentials.yml and environment variables."""
 import pytest
 import yaml
-from rasa.core.channels.telegram import TelegramInput
 from rasa.core.run import create_http_input_channels
 
 from connectors.clinic import ClinicInput
 from connectors.credentials import SOCKETIO, SOCKETIO_CHANNEL, build, main
 from connectors.sms import SmsInput
+from connectors.telegram import TelegramInput
 from tests.e2e.conftest import ROOT
 
 ALL = {
@@ -14,6 +14,7 @@ ALL = {
     "TWILIO_ACCOUNT_SID": "AC123", "TWILIO_AUTH_TOKEN": "twilio-secret", "TWILIO_NUMBER": "+15005550006",
     "TELEGRAM_TOKEN": "123:telegram-secret", "TELEGRAM_VERIFY": "clinic_bot",
     "TELEGRAM_WEBHOOK_URL": "https://bot.clinic.example/webhooks/telegram/webhook",
+    "TELEGRAM_SECRET_TOKEN": "telegram-webhook-secret",
 }
 REST = {"rest": None}
 
@@ -39,8 +40,9 @@ def test_all_channels_on_with_secrets_as_references():
         "secret": "${CLINIC_SECRET}", "callback_url": "${CLINIC_CALLBACK_URL}", "reply_format": "json"}
     assert credentials["connectors.sms.SmsInput"] == {
         "account_sid": "${TWILIO_ACCOUNT_SID}", "auth_token": "${TWILIO_AUTH_TOKEN}", "twilio_number": "${TWILIO_NUMBER}"}
-    assert credentials["telegram"] == {
-        "access_token": "${TELEGRAM_TOKEN}", "verify": "${TELEGRAM_VERIFY}", "webhook_url": "${TELEGRAM_WEBHOOK_URL}"}
+    assert credentials["connectors.telegram.TelegramInput"] == {
+        "access_token": "${TELEGRAM_TOKEN}", "verify": "${TELEGRAM_VERIFY}", "webhook_url": "${TELEGRAM_WEBHOOK_URL}",
+        "secret_token": "${TELEGRAM_SECRET_TOKEN}"}
     assert "twilio: on (SMS) at /webhooks/twilio/webhook" in report
 
 
@@ -53,7 +55,7 @@ def test_whatsapp_number_text_replies_and_public_twilio_url():
     assert "twilio: on (WhatsApp) at /webhooks/twilio/webhook" in report
 
 
-@pytest.mark.parametrize("missing", ["CLINIC_CALLBACK_URL", "TWILIO_NUMBER", "TELEGRAM_VERIFY"])
+@pytest.mark.parametrize("missing", ["CLINIC_CALLBACK_URL", "TWILIO_NUMBER", "TELEGRAM_VERIFY", "TELEGRAM_SECRET_TOKEN"])
 def test_a_partly_configured_channel_stays_off_with_a_warning(missing):
     credentials, report = build(dict(ALL, **{missing: ""}), REST)
     assert len(credentials) == 4
@@ -67,7 +69,8 @@ def test_rasa_reads_the_written_file_and_builds_the_channels(tmp_path, monkeypat
     main([str(path), "--base", str(ROOT / "credentials.yml")])
     assert "telegram: on" in capsys.readouterr().out
     written = path.read_text()
-    assert not any(secret in written for secret in ("clinic-secret", "twilio-secret", "telegram-secret"))
+    assert not any(secret in written for secret in ("clinic-secret", "twilio-secret", "telegram-secret",
+                                                     "telegram-webhook-secret"))
     base_channels = yaml.safe_load((ROOT / "credentials.yml").read_text())
     assert set(base_channels) <= set(yaml.safe_load(written))
 
@@ -76,3 +79,4 @@ def test_rasa_reads_the_written_file_and_builds_the_channels(tmp_path, monkeypat
     assert channels[SmsInput].auth_token == "twilio-secret"
     assert channels[TelegramInput].access_token == "123:telegram-secret"
     assert channels[TelegramInput].verify == "clinic_bot"
+    assert channels[TelegramInput].secret_token == "telegram-webhook-secret"

@@ -48,7 +48,9 @@ def button_update(chat_id: int, payload: str) -> dict:
 
 
 def post(assistant, update: dict) -> requests.Response:
-    return requests.post(f"{assistant.base}/webhooks/telegram/webhook", json=update, timeout=60)
+    """Posts `update` as Telegram does, with the webhook's secret token."""
+    return requests.post(f"{assistant.base}/webhooks/telegram/webhook", json=update, timeout=60,
+                         headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM["TELEGRAM_SECRET_TOKEN"]})
 
 
 def sent_to(assistant, chat_id: int) -> list:
@@ -60,6 +62,7 @@ def test_webhook_was_set_at_start(assistant):
     calls = assistant.outbound("telegram")
     assert calls[0]["method"] == "setWebhook"
     assert calls[0]["data"]["url"] == TELEGRAM["TELEGRAM_WEBHOOK_URL"]
+    assert calls[0]["data"]["secret_token"] == TELEGRAM["TELEGRAM_SECRET_TOKEN"]
 
 
 def test_question_is_answered_with_inline_buttons_and_a_tap_answers_the_related_question(assistant):

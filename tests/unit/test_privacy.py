@@ -27,13 +27,26 @@ from privacy.tracker_store import MaskingSQLTrackerStore
         ("NHS number 485 777 3456", "[record number]"),
         ("patient id: X99231", "[record number]"),
         ("reference 4881234", "reference [number]"),
+        ("my name is Maria Lopez, is it bad?", "[name], is it bad?"),
+        ("I'm Aisha. is it cancer?", "[name]. is it cancer?"),
+        ("is it serious?\nThanks,\nPriya Raman", "is it serious?\n[name]"),
+        ("I live at 12 Oak Road, Leeds LS1 4AP", "[address]"),
+        ("12 Oak Road, Leeds LS1 4AP", "[address] [postcode]"),
+        ("I'm 92 years old", "I'm [age] years old"),
+        ("SSN 900-12-3456", "[id number]"),
+        ("我叫王小明，电话13812345678", "[name]，电话[phone]"),
+        ("身份证号110101199003071234", "[id number]"),
+        ("家住广州市天河区体育西路1号", "[address]"),
+        ("老人95岁", "老人[age]岁"),
     ],
 )
 def test_personal_details_are_masked(text, expected):
     assert mask(text) == expected
 
 
-@pytest.mark.parametrize("text", ["I lost 10 kg", "0.36% to 1.2% of cases", "a 3 cm spot in segment 6", "is it dangerous?", "scan on 5 June"])
+@pytest.mark.parametrize("text", ["I lost 10 kg", "0.36% to 1.2% of cases", "a 3 cm spot in segment 6", "is it dangerous?",
+                                  "scan on 5 June", "I'm 89 and worried", "This is CT, not MRI", "segment VI, 5 mm",
+                                  "3到6个月复查B超", "我是第一次做CT", "3 months on the road"])
 def test_ordinary_text_is_left_alone(text):
     assert mask(text) == text
 
@@ -42,7 +55,10 @@ def test_log_records_are_masked(caplog):
     install_log_masking()
     with caplog.at_level(logging.INFO):
         logging.getLogger("test").info("patient wrote %s", "my email is jo@example.com")
+        # Rasa's structured lines escape Chinese as JSON does.
+        logging.getLogger("test").info('{"text": "\\u6211\\u53eb\\u738b\\u5c0f\\u660e"}')
     assert "jo@example.com" not in caplog.text and "[email]" in caplog.text
+    assert "\\u738b" not in caplog.text and '"text": "[name]"' in caplog.text
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
