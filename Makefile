@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 RASA   := $(BIN)/rasa
 MODEL  := models/current.tar.gz
 WEBCHAT_DEPS := webchat/node_modules/.package-lock.json
+HAPROXY := /usr/sbin/haproxy
 # Everything the trained model depends on: change one and `make train` retrains
 # (the intent classifier's own code computes the features it learns from; the
 # folders, so that a removed training file counts too).
@@ -17,7 +18,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -typ
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train widget run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-load eval compare-nlu compare-languages bench profile lock clean
+.PHONY: help venv train widget run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-security test-load eval compare-nlu compare-languages bench profile lock clean
 
 help:
 	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
@@ -28,8 +29,9 @@ help:
 	@echo "make compare-languages - one classifier for both languages or one per language (writes bench/language_comparison.md)"
 	@echo "make train  - train the model if data, domain or config changed"
 	@echo "make widget - build the one-file chat widget into webchat/dist/ and print its SRI hashes for the embed snippet"
-	@echo "make run-prod  - the clinic profile: PostgreSQL + Redis, 2 Rasa workers"
-	@echo "make test-load - load and fault tests (PostgreSQL, Redis, two Rasa processes, one killed)"
+	@echo "make run-prod  - the clinic profile: HAProxy on :5005 in front of RASA_PROCESSES (2) Rasa processes, PostgreSQL + Redis"
+	@echo "make test-security - attacks on the running servers: origins, forged and replayed webhooks, floods, personal details, fuzzing"
+	@echo "make test-load - load and fault tests through HAProxy (PostgreSQL, Redis, two Rasa processes, one killed, HAProxy reloaded)"
 	@echo "make bench  - benchmark against Rasa's default configuration (writes bench/results.md, bench/latency.png)"
 	@echo "make profile - where a message's time goes in the Rasa server (writes bench/profile.md)"
 	@echo "make lock   - re-pin constraints.txt from the current .venv"
@@ -70,16 +72,22 @@ widget: $(WEBCHAT_DEPS)
 run: $(MODEL) widget
 	@scripts/serve.sh run
 
-# Clinic profile: conversations in PostgreSQL, a Redis lock store, two Rasa workers
-# (one per core). One action-server worker is enough: it is idle most of the time.
-run-prod: $(MODEL) widget
-	@ENDPOINTS=endpoints.prod.yml SANIC_WORKERS=$${SANIC_WORKERS:-2} ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-1} \
-		scripts/serve.sh run
+# HAProxy from Debian's package (the clinic profile and its load test need it).
+$(HAPROXY):
+	@echo ">> installing HAProxy (Debian's package)"
+	@apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >/dev/null
+
+# Clinic profile: conversations in PostgreSQL, a Redis lock store, RASA_PROCESSES
+# Rasa server processes (default 2, one per core) behind HAProxy on port 5005
+# (deploy/haproxy.cfg). One action-server worker is enough: it is idle most of the time.
+run-prod: $(MODEL) widget $(HAPROXY)
+	@ENDPOINTS=endpoints.prod.yml ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-1} \
+		scripts/serve.sh run-prod
 
 shell: $(MODEL)
 	@scripts/serve.sh shell
 
-test: test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench
+test: test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-security
 	@echo ">> all checks passed"
 
 test-unit: $(VENV)/.installed
@@ -134,6 +142,12 @@ test-bench: $(MODEL)
 	@echo ">> benchmark smoke run (a few seconds of bench/run.py --smoke)"
 	@$(BIN)/pytest -q tests/bench
 
+# PostgreSQL (127.0.0.1:5432, database test) and Redis (127.0.0.1:6379) must be running.
+# The fuzz run sends FUZZ_REQUESTS generated requests (2,000 by default, about 20 s).
+test-security: $(MODEL)
+	@echo ">> security: foreign origins, stale/replayed/forged webhooks, floods, the personal-details corpus, property tests, fuzzing"
+	@$(BIN)/pytest -q tests/security
+
 # On demand, not part of `make test`: this project against Rasa's default configuration.
 bench: $(MODEL)
 	@$(BIN)/python bench/run.py $(BENCH_ARGS)
@@ -141,8 +155,8 @@ bench: $(MODEL)
 profile: $(MODEL)
 	@$(BIN)/python bench/profile.py
 
-test-load: $(MODEL)
-	@echo ">> load and fault tests: 50 conversations x 20 turns, two Rasa processes, one killed midway"
+test-load: $(MODEL) $(HAPROXY)
+	@echo ">> load and fault tests through HAProxy: 50 REST + 10 socket.io conversations x 20 turns, two Rasa processes, one killed midway, HAProxy reloaded"
 	@$(BIN)/pytest -q -s tests/load
 
 lock: $(VENV)/.installed

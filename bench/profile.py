@@ -65,10 +65,8 @@ def main(argv: Optional[list[str]] = None) -> None:
 
     with tempfile.TemporaryDirectory(prefix="profile-") as tmp:
         work = Path(tmp)
-        with serve(PROFILES[args.profile], args.model.resolve(), work, "project", Figures()) as (url, pids):
+        with serve(PROFILES[args.profile], args.model.resolve(), work, "project", Figures()) as (url, pids, rasa_processes):
             asyncio.run(load(url, 1, 100, 30.0))  # warm-up, not sampled
-            # With several workers the first process only waits for them.
-            rasa_processes = process_tree(pids[0])[1:] or [pids[0]]
             progress(f"sampling {len(rasa_processes)} Rasa server process(es) for {args.seconds:.0f} s "
                      f"with {args.concurrency} patients at once")
             samplers = [

@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from matplotlib.ticker import NullLocator, ScalarFormatter  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from deploy.haproxy import render  # noqa: E402
 from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, free_port, stop, wait_until  # noqa: E402
 
 BENCH = ROOT / "bench"
@@ -54,14 +56,20 @@ class Setup:
     credentials: Path
     endpoints: Path
     env: dict[str, str] = field(default_factory=dict)
+    processes: int = 1  # Rasa server processes; more than one are served behind HAProxy
 
 
-# The project served as the Makefile's targets serve it (keep in step with them).
+# The project served as the Makefile's targets serve it (keep in step with them and scripts/serve.sh).
 PROFILES = {
     "run": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.yml"),
     "run-prod": Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.prod.yml",
-                      {"SANIC_WORKERS": "2", "ACTION_SERVER_SANIC_WORKERS": "1"}),
+                      {"SANIC_WORKERS": "1", "ACTION_SERVER_SANIC_WORKERS": "1", "SANIC_KEEP_ALIVE_TIMEOUT": "75",
+                       "TICKET_LOCK_LIFETIME": "20"}, processes=2),
 }
+# What the clinic profile was before HAProxy: two Sanic workers behind one port,
+# measured beside it with the same model.
+WORKERS = Setup(ROOT / "config.yml", ROOT / "credentials.yml", ROOT / "endpoints.prod.yml",
+                {"SANIC_WORKERS": "2", "ACTION_SERVER_SANIC_WORKERS": "1"})
 # Rasa's default pipeline and policies, served like a fresh `rasa init` bot.
 REFERENCE = BENCH / "reference"
 REFERENCE_SETUP = Setup(REFERENCE / "config.yml", REFERENCE / "credentials.yml", REFERENCE / "endpoints.yml")
@@ -91,6 +99,7 @@ class Phase:
     errors: int
     seconds: float
     server_cpu_s: float = 0.0  # Rasa server and action server together
+    rasa_cpu_s: list[float] = field(default_factory=list)  # each Rasa process (or Sanic worker) on its own
 
     def percentile(self, p: int) -> Optional[float]:
         if len(self.latencies) < 2:
@@ -104,6 +113,11 @@ class Phase:
     @property
     def cpu_ms_per_answer(self) -> Optional[float]:
         return 1000 * self.server_cpu_s / len(self.latencies) if self.latencies else None
+
+    @property
+    def idlest_share(self) -> Optional[float]:
+        """The least busy Rasa process's share of the phase's wall time (about 0 when a core idles)."""
+        return min(self.rasa_cpu_s) / self.seconds if len(self.rasa_cpu_s) > 1 and self.seconds else None
 
 
 @dataclass
@@ -207,38 +221,57 @@ def endpoints_for(setup: Setup, action_port: int, out: Path, name: str) -> Path:
 
 
 @contextmanager
-def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> Iterator[tuple[str, list[int]]]:
-    """Runs the action server, then the Rasa server on free ports; records
-    start-up time (Rasa process start to first answered message) and memory.
-    Yields the REST webhook URL and the two servers' process ids."""
-    action_port, rasa_port = free_port(), free_port()
+def serve(setup: Setup, model: Path, out: Path, name: str, figures: Figures) -> Iterator[tuple[str, list[int], list[int]]]:
+    """Runs the action server, then the Rasa server process(es) on free ports,
+    behind HAProxy when there are several (deploy/haproxy.cfg, as `make
+    run-prod`); records start-up time (Rasa process start to first answered
+    message) and memory. Yields the REST webhook URL, the servers' process ids,
+    and the processes that answer messages (the Rasa processes, or one Rasa
+    process's Sanic workers), whose CPU is reported one by one."""
+    action_port = free_port()
+    rasa_ports = [free_port() for _ in range(setup.processes)]
     endpoints = endpoints_for(setup, action_port, out, name)
-    url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
 
     action_log = out / f"{name}-actions.log"
     env = dict(QUIET_ENV, **setup.env)
     actions = subprocess.Popen(
         [str(BIN / "rasa"), "run", "actions", "--port", str(action_port), "--actions", "actions"],
         cwd=ROOT, env=dict(env, **ACTION_SERVER_ENV), stdout=action_log.open("w"), stderr=subprocess.STDOUT)
-    rasa = None
+    rasa: list[subprocess.Popen] = []
+    proxy = None
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{action_port}/health", timeout=5).ok, 120, actions, action_log)
-        rasa_log = out / f"{name}-rasa.log"
         started = time.perf_counter()
-        rasa = subprocess.Popen(
-            [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
-             "--credentials", str(setup.credentials), "--port", str(rasa_port)],
-            cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT)
-        # A patient's first message, through NLU, policies and the action server.
-        wait_until(lambda: bool(requests.post(url, json={"sender": "bench-ready", "message": "hello"}, timeout=30).json()),
-                   600, rasa, rasa_log)  # the reference's models take minutes to load on a busy machine
+        for port in rasa_ports:
+            rasa_log = out / f"{name}-rasa-{port}.log"
+            rasa.append(subprocess.Popen(
+                [str(BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(endpoints),
+                 "--credentials", str(setup.credentials), "--interface", "127.0.0.1", "--port", str(port)],
+                cwd=ROOT, env=env, stdout=rasa_log.open("w"), stderr=subprocess.STDOUT))
+        for port, process in zip(rasa_ports, rasa):
+            url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+            # A patient's first message, through NLU, policies and the action server.
+            wait_until(lambda: bool(requests.post(url, json={"sender": "bench-ready", "message": "hello"}, timeout=30).json()),
+                       600, process, out / f"{name}-rasa-{port}.log")  # the reference's models take minutes to load on a busy machine
+        if setup.processes > 1:
+            public_port = free_port()
+            config = out / f"{name}-haproxy.cfg"
+            config.write_text(render(public_port, rasa_ports, api=False, bind="127.0.0.1"))
+            proxy = subprocess.Popen(["haproxy", "-W", "-f", str(config)], stdout=(out / f"{name}-haproxy.log").open("w"),
+                                     stderr=subprocess.STDOUT)
+            url = f"http://127.0.0.1:{public_port}/webhooks/rest/webhook"
+            wait_until(lambda: requests.get(f"http://127.0.0.1:{public_port}/", timeout=5).ok, 30, proxy, config)
         figures.ready_s = time.perf_counter() - started
-        figures.rasa_rss_mb, figures.action_rss_mb = rss_mb(rasa.pid), rss_mb(actions.pid)
-        yield url, [rasa.pid, actions.pid]
+        figures.rasa_rss_mb = sum(rss_mb(process.pid) for process in rasa)
+        figures.action_rss_mb = rss_mb(actions.pid)
+        answering = [process.pid for process in rasa] if len(rasa) > 1 else process_tree(rasa[0].pid)[1:] or [rasa[0].pid]
+        yield url, [process.pid for process in rasa] + [actions.pid] + ([proxy.pid] if proxy else []), answering
     finally:
-        for process in (rasa, actions):
-            if process:
-                stop(process)
+        if proxy and proxy.poll() is None:
+            proxy.send_signal(signal.SIGUSR1)
+            proxy.wait(timeout=30)
+        for process in (*rasa, actions):
+            stop(process)
 
 
 async def patient(session: aiohttp.ClientSession, url: str, first: int, deadline: float,
@@ -278,18 +311,21 @@ async def load(url: str, concurrency: int, messages: int, seconds: float) -> Pha
     return phase
 
 
-def measure_load(url: str, pids: list[int], figures: Figures, name: str, messages: int, seconds: float) -> None:
+def measure_load(url: str, pids: list[int], answering: list[int], figures: Figures, name: str, messages: int,
+                 seconds: float) -> None:
     # Warm-up, not measured: every conversation once, so that first-call costs
     # (graph tracing, connection set-up) do not count as latency.
     asyncio.run(load(url, 1, sum(map(len, CONVERSATIONS)), 60.0))
     for concurrency in CONCURRENCY:
         cpu_before = cpu_s(pids)
+        each_before = [cpu_s([pid]) for pid in answering]
         phase = asyncio.run(load(url, concurrency, messages, seconds))
         phase.server_cpu_s = cpu_s(pids) - cpu_before
+        phase.rasa_cpu_s = [cpu_s([pid]) - before for pid, before in zip(answering, each_before)]
         figures.phases[concurrency] = phase
         progress(f"{name}: {concurrency:>2} at once: {len(phase.latencies)} answers, {phase.rate:.1f} msg/s, "
                  f"p95 {1000 * (phase.percentile(95) or 0):.0f} ms, {phase.cpu_ms_per_answer or 0:.1f} ms server CPU per answer, "
-                 f"{phase.errors} errors")
+                 f"CPU per Rasa process {' / '.join(f'{cpu:.1f}' for cpu in phase.rasa_cpu_s)} s, {phase.errors} errors")
 
 
 def rows(figures: Figures) -> list[tuple[str, Optional[float], str]]:
@@ -310,6 +346,8 @@ def rows(figures: Figures) -> list[tuple[str, Optional[float], str]]:
             out.append((f"latency p{p} at {concurrency} at once (ms)", value and 1000 * value, "{:.0f}"))
         out.append((f"messages/s at {concurrency} at once", phase and phase.rate, "{:.1f}"))
         out.append((f"server CPU per answer at {concurrency} at once (ms)", phase and phase.cpu_ms_per_answer, "{:.1f}"))
+        out.append((f"least busy Rasa process's CPU, share of the phase, at {concurrency} at once",
+                    phase and phase.idlest_share, "{:.0%}"))
         out.append((f"errors at {concurrency} at once", phase and phase.errors, "{:.0f}"))
     return out
 
@@ -344,6 +382,28 @@ def targets(project: Figures, reference: Figures) -> list[str]:
     ]
 
 
+WORKERS_NAME = "project, 2 Sanic workers"
+IDLE_SHARE = 0.1  # a Rasa process busy less than this share of a phase left its core idle
+
+
+def proxy_targets(proxy: Figures, workers: Figures) -> list[str]:
+    """Issue 15's bar for `make bench`, met or not."""
+    def check(met: Optional[bool]) -> str:
+        return "n/a" if met is None else ("met" if met else "NOT met")
+
+    p95s = [f.phases.get(10) and f.phases[10].percentile(95) for f in (proxy, workers)]
+    rates = [f.phases.get(50) and f.phases[50].rate for f in (proxy, workers)]
+    shares = [phase.idlest_share for phase in proxy.phases.values() if phase.concurrency > 1]
+    return [
+        f"- p95 at 10 at once through HAProxy lower than with 2 Sanic workers: "
+        f"{check(p95s[0] < p95s[1] if None not in p95s else None)}",
+        f"- no phase (10, 50 at once) with an idle core through HAProxy: "
+        f"{check(all(share >= IDLE_SHARE for share in shares) if shares and None not in shares else None)}",
+        f"- throughput at 50 at once through HAProxy no lower than with 2 Sanic workers: "
+        f"{check(rates[0] >= rates[1] if None not in rates else None)}",
+    ]
+
+
 def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[int, float], load_average: str,
                  profile: str) -> None:
     project, reference = results["project"], results["reference"]
@@ -356,7 +416,9 @@ def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[
         f"- machine: {os.cpu_count()} cores ({cpu}), load average at start {load_average}",
         f"- run time: {(time.perf_counter() - START) / 60:.1f} min",
         f"- project: its config.yml, served as `make {profile}` serves it "
-        f"({PROFILES[profile].endpoints.name}, {', '.join(f'{k}={v}' for k, v in PROFILES[profile].env.items()) or 'one process'}); "
+        f"({PROFILES[profile].endpoints.name}, {PROFILES[profile].processes} Rasa process(es)"
+        f"{' behind HAProxy' if PROFILES[profile].processes > 1 else ''}, "
+        f"{', '.join(f'{k}={v}' for k, v in PROFILES[profile].env.items()) or 'defaults'}); "
         "reference: bench/reference/config.yml (Rasa's default pipeline and policies), served like a fresh "
         "`rasa init` bot (conversations in memory, one process)",
         f"- load phases: each simulated patient runs scripted conversations (bench/conversations.yml) "
@@ -371,13 +433,26 @@ def write_report(results: dict[str, Figures], out_dir: Path, load_limits: tuple[
     for (label, mine, form), (_, theirs, _) in zip(rows(project), rows(reference)):
         lines.append(f"| {label} | {cell(mine, form)} | {cell(theirs, form)} | {ratio(mine, theirs)} |")
     lines += ["", "Issue 6 targets:", "", *targets(project, reference), ""]
+    workers = results.get(WORKERS_NAME)
+    if workers:
+        lines += [
+            f"The clinic profile through HAProxy ({PROFILES[profile].processes} Rasa processes) against two Sanic "
+            "workers behind one port, the same model, measured in this run:",
+            "",
+            "| figure | through HAProxy | 2 Sanic workers | ratio |",
+            "| --- | ---: | ---: | ---: |",
+        ]
+        for (label, mine, form), (_, theirs, _) in zip(rows(project), rows(workers)):
+            if " at once" in label:
+                lines.append(f"| {label} | {cell(mine, form)} | {cell(theirs, form)} | {ratio(mine, theirs)} |")
+        lines += ["", "Issue 15 targets:", "", *proxy_targets(project, workers), ""]
     (out_dir / "results.md").write_text("\n".join(lines))
     plot(results, out_dir / "latency.png")
 
 
 def plot(results: dict[str, Figures], path: Path) -> None:
     figure, (latency, throughput) = plt.subplots(1, 2, figsize=(11, 4.5))
-    for (name, figures), color in zip(results.items(), ("tab:blue", "tab:orange")):
+    for (name, figures), color in zip(results.items(), ("tab:blue", "tab:orange", "tab:green")):
         levels = [c for c in CONCURRENCY if c in figures.phases and figures.phases[c].latencies]
         if not levels:
             continue
@@ -404,7 +479,7 @@ def main(argv: Optional[list[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=PROFILES, default="run-prod",
                         help="serve the project as `make run` (SQLite, one process) or `make run-prod` "
-                             "(PostgreSQL + Redis, 2 workers) does; default: %(default)s")
+                             "(PostgreSQL + Redis, 2 Rasa processes behind HAProxy) does; default: %(default)s")
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml",
                         help="the project's model configuration; another file tries a candidate before adopting it")
     parser.add_argument("--smoke", action="store_true",
@@ -427,9 +502,9 @@ def main(argv: Optional[list[str]] = None) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         if args.smoke:
-            with serve(setups["project"], args.model.resolve(), work, "project", results["project"]) as (url, pids):
+            with serve(setups["project"], args.model.resolve(), work, "project", results["project"]) as (url, pids, answering):
                 progress(f"project: ready in {results['project'].ready_s:.1f} s")
-                measure_load(url, pids, results["project"], "project", *load_limits)
+                measure_load(url, pids, answering, results["project"], "project", *load_limits)
         else:
             tests = []
             for name, setup in setups.items():
@@ -437,10 +512,15 @@ def main(argv: Optional[list[str]] = None) -> None:
                 progress(f"{name}: training with {setup.config}")
                 model, figures.train_s, figures.train_cpu_s = train(setup.config, work, name)
                 progress(f"{name}: trained in {figures.train_s:.0f} s ({figures.train_cpu_s:.0f} s CPU); serving")
-                with serve(setup, model, work, name, figures) as (url, pids):
+                with serve(setup, model, work, name, figures) as (url, pids, answering):
                     progress(f"{name}: ready in {figures.ready_s:.1f} s, Rasa {figures.rasa_rss_mb:.0f} MB, "
                              f"actions {figures.action_rss_mb:.0f} MB; load phases")
-                    measure_load(url, pids, figures, name, *load_limits)
+                    measure_load(url, pids, answering, figures, name, *load_limits)
+                if name == "project" and setup.processes > 1:
+                    workers = results[WORKERS_NAME] = Figures()
+                    with serve(replace(WORKERS, config=setup.config), model, work, "workers", workers) as (url, pids, answering):
+                        progress(f"{WORKERS_NAME}: ready in {workers.ready_s:.1f} s; load phases")
+                        measure_load(url, pids, answering, workers, WORKERS_NAME, *load_limits)
                 tests.append((name, model))
             # Accuracy and pass rate are not timed, so both models' tests share the machine at the end.
             progress("both: held-out NLU test and conversation tests")
@@ -449,6 +529,8 @@ def main(argv: Optional[list[str]] = None) -> None:
                 if process.wait():
                     raise RuntimeError(f"{log.name}: the tests failed:\n{log.read_text()[-3000:]}")
             for name, figures in results.items():
+                if name == WORKERS_NAME:
+                    continue  # the project's model, tested above
                 read_tests(work, name, figures)
                 progress(f"{name}: accuracy {figures.accuracy:.1%}, conversation tests "
                          f"{figures.stories[0]}/{figures.stories[1]}")

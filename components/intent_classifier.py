@@ -175,9 +175,13 @@ class TextIntentClassifier(GraphComponent, IntentClassifier):
         if self.model is None:
             return messages
         for message in messages:
-            text = message.get("text") or ""
+            text = (message.get("text") or "").strip()
             if text:
                 self._classify(message, text)
+            else:
+                # Nothing to read: no intent, so that the fallback (a polite "did you mean...") answers.
+                message.set("intent", {"name": None, "confidence": 0.0}, add_to_output=True)
+                message.set("intent_ranking", [], add_to_output=True)
         return messages
 
     def _classify(self, message: Message, text: Text) -> None:

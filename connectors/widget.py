@@ -12,8 +12,9 @@ What it changes in Rasa 3.6's channel:
 - Origins. Rasa's socket.io server accepts any Origin (only HTTP gets CORS).
   Here a connection whose Origin is not one the Rasa server's CORS setting
   allows (`--cors`, the demo page's by default in scripts/serve.sh) is refused
-  at the handshake. Clients that send no Origin (not browsers) are not
-  affected: the check protects patients' browsers from other sites.
+  at the handshake; a page on the server's own host and port (same origin)
+  may connect. Clients that send no Origin (not browsers) are not affected:
+  the check protects patients' browsers from other sites.
 - Rate limits (connectors/limits.py): a connection is charged to its client
   address, each message to its address and conversation. Over a limit the
   sender gets the clinic's polite "please slow down" (`slow_down` in
@@ -24,11 +25,15 @@ What it changes in Rasa 3.6's channel:
   instead of an error in the server; packets over 64 KB are dropped by
   engine.io. Control characters are dropped from the text.
 - When answering fails, the polite "try again" reply, as on REST.
+- A turn's replies are sent once the turn is stored (as REST answers), so a
+  patient never sees a reply that a crash then loses; a `turn_end` event
+  follows them.
 """
 import json
 import logging
 import uuid
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+from urllib.parse import urlsplit
 
 from rasa.core.channels import socketio
 from rasa.core.channels.channel import OutputChannel, UserMessage
@@ -41,24 +46,44 @@ from connectors.replies import answer_or_apologise, library, wording
 from connectors.rest import CONTROL_CHARACTERS, MAX_BODY_BYTES, MAX_MESSAGE_CHARS, conversation_id_ok
 
 logger = logging.getLogger(__name__)
+TURN_END = "turn_end"
 
 
 class SocketIOOutput(socketio.SocketIOOutput):
-    def __init__(self, sio: Any, bot_message_evt: Text) -> None:
+    def __init__(self, sio: Any, bot_message_evt: Text, hold: bool = False) -> None:
         super().__init__(sio, bot_message_evt)
         # What was sent, so that a turn without any reply gets the apology.
         self.messages: List[Dict[Text, Any]] = []
+        # A patient's turn is answered once it is stored: Rasa sends replies while
+        # it runs the actions and saves the conversation after them, so a process
+        # that dies in between would show replies that were never kept.
+        self.held: Optional[List[Tuple[Text, Any]]] = [] if hold else None
 
     async def _send_message(self, socket_id: Text, response: Any) -> None:
         self.messages.append(response)
-        await super()._send_message(socket_id, response)
+        if self.held is not None:
+            self.held.append((socket_id, response))
+        else:
+            await super()._send_message(socket_id, response)
+
+    async def release(self, recipient_id: Text) -> None:
+        """Sends the held replies, in order, then `turn_end`: the turn is stored
+        and answered (a client can stop its typing indicator, or resend a
+        message that got no `turn_end` after a lost connection)."""
+        held, self.held = self.held or [], None
+        for socket_id, response in held:
+            await super()._send_message(socket_id, response)
+        await self.sio.emit(TURN_END, {}, room=recipient_id)
 
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
 
 
-def origin_allowed(app: Sanic, origin: Text, path: Text) -> bool:
-    """Whether the Rasa server's CORS setting allows `origin` on `path`."""
+def origin_allowed(app: Sanic, origin: Text, path: Text, host: Text = "") -> bool:
+    """Whether the Rasa server's CORS setting allows `origin` on `path`; a page
+    served by the same host and port (same origin) always may."""
+    if host and urlsplit(origin).netloc == host:
+        return True
     cors = getattr(app.ctx, "sanic_cors", None)
     for pattern, options in getattr(cors, "resources", []):
         if try_match(path, pattern):
@@ -88,7 +113,7 @@ class SocketIOInput(socketio.SocketIOInput):
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
             request = environ["sanic.request"]
             origin = environ.get("HTTP_ORIGIN")
-            if origin and not origin_allowed(request.app, origin, request.path):
+            if origin and not origin_allowed(request.app, origin, request.path, request.host):
                 logger.warning("socket.io connection refused: origin %s is not allowed", origin)
                 raise ConnectionRefusedError("this origin is not allowed")
             address = limits.client_address(request.ip, request.headers.get("X-Forwarded-For"))
@@ -126,10 +151,14 @@ class SocketIOInput(socketio.SocketIOInput):
                     metadata = json.loads(metadata)
                 except ValueError:
                     metadata = {}
+            output = SocketIOOutput(sio, self.bot_message_evt, hold=True)
             message = UserMessage(
-                CONTROL_CHARACTERS.sub(" ", text), SocketIOOutput(sio, self.bot_message_evt), conversation,
+                CONTROL_CHARACTERS.sub(" ", text), output, conversation,
                 input_channel=self.name(), metadata=metadata if isinstance(metadata, dict) else {},
             )
-            await answer_or_apologise(on_new_message, message)
+            try:
+                await answer_or_apologise(on_new_message, message)
+            finally:
+                await output.release(conversation)
 
         return socketio_webhook

@@ -1,7 +1,14 @@
 #!/usr/bin/env bash
-# Starts the action server, waits until it answers, then the Rasa server (`run`)
-# or the terminal chat (`shell`). Ctrl-C stops both.
+# Starts the action server, waits until it answers, then:
+#   run       one Rasa server on the public port
+#   run-prod  the clinic profile: RASA_PROCESSES Rasa server processes on
+#             localhost (PostgreSQL + Redis, endpoints.prod.yml), HAProxy on the
+#             public port in front of them
+#   shell     the terminal chat
+# and the demo page. Ctrl-C stops everything; in run-prod, HAProxy first lets
+# open requests finish.
 set -euo pipefail
+set -m  # each server in a process group of its own: Ctrl-C reaches only this script, which stops them in order
 cd "$(dirname "$0")/.."
 mode=${1:-run}
 bin=.venv/bin
@@ -9,10 +16,31 @@ action_port=${ACTION_PORT:-5055}
 rasa_port=${RASA_PORT:-5005}
 endpoints=${ENDPOINTS:-endpoints.yml}
 demo_port=${DEMO_PORT:-8080}
+processes=${RASA_PROCESSES:-2}
+first_backend_port=${RASA_BACKEND_PORT:-5101}
 
-pids=()
-stop() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+pids=()        # action server, Rasa servers, demo page
+haproxy_pid=""
+stop() {
+  trap - EXIT INT TERM
+  if [ -n "$haproxy_pid" ]; then
+    kill -USR1 "$haproxy_pid" 2>/dev/null || true  # soft stop: stop listening, finish open requests
+    wait "$haproxy_pid" 2>/dev/null || true
+  fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
 trap stop EXIT INT TERM
+
+wait_for_answer() {  # port pid: the Rasa server on the port answers a patient's first message
+  for _ in $(seq 1 180); do
+    if curl -s -X POST "http://127.0.0.1:$1/webhooks/rest/webhook" -H 'Content-Type: application/json' \
+         -d '{"sender": "startup-check", "message": "/greet"}' 2>/dev/null | grep -q text; then return 0; fi
+    if ! kill -0 "$2" 2>/dev/null; then echo "ERROR: the Rasa server on port $1 stopped (see the message above)." >&2; exit 1; fi
+    sleep 1
+  done
+  echo "ERROR: the Rasa server on port $1 did not answer within 180 s." >&2; exit 1
+}
 
 echo ">> starting the action server on 127.0.0.1:$action_port"
 # The action server checks the curated content at start-up and refuses a broken entry.
@@ -41,19 +69,39 @@ if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_AUT
 credentials=.rasa/credentials.yml
 mkdir -p .rasa
 $bin/python -m connectors.credentials "$credentials"
+rasa_run=($bin/rasa run --model models/current.tar.gz --endpoints "$endpoints" --credentials "$credentials"
+          --cors "http://localhost:$demo_port" "${api[@]}")
 
-echo ">> starting the Rasa server on port $rasa_port (loading the model takes a few seconds)"
-$bin/rasa run --model models/current.tar.gz --endpoints "$endpoints" --credentials "$credentials" \
-  --port "$rasa_port" --cors "http://localhost:$demo_port" "${api[@]}" &
-pids+=($!)
-ready=""
-for _ in $(seq 1 120); do
-  if curl -s -X POST "http://127.0.0.1:$rasa_port/webhooks/rest/webhook" -H 'Content-Type: application/json' \
-       -d '{"sender": "startup-check", "message": "/greet"}' 2>/dev/null | grep -q text; then ready=yes; break; fi
-  if ! kill -0 "${pids[1]}" 2>/dev/null; then echo "ERROR: the Rasa server stopped (see the message above)." >&2; exit 1; fi
-  sleep 1
-done
-[ -n "$ready" ] || { echo "ERROR: the Rasa server did not answer within 120 s." >&2; exit 1; }
+if [ "$mode" = run-prod ]; then
+  ports=()
+  for number in $(seq 1 "$processes"); do
+    port=$((first_backend_port + number - 1))
+    ports+=("$port")
+    echo ">> starting Rasa server process $number of $processes on 127.0.0.1:$port"
+    # Its keep-alive outlasts HAProxy's reuse of idle connections. A conversation's
+    # Redis lock held by a process that dies is free again after TICKET_LOCK_LIFETIME
+    # (Rasa's default, 60 s, would hold that patient's next message for a minute).
+    SANIC_WORKERS=1 SANIC_KEEP_ALIVE_TIMEOUT=75 TICKET_LOCK_LIFETIME=${TICKET_LOCK_LIFETIME:-20} \
+      "${rasa_run[@]}" --interface 127.0.0.1 --port "$port" &
+    pids+=($!)
+  done
+  for index in "${!ports[@]}"; do wait_for_answer "${ports[$index]}" "${pids[$((index + 1))]}"; done
+  config=.rasa/haproxy.cfg
+  $bin/python -m deploy.haproxy "$config" --port "$rasa_port" --rasa-ports "${ports[@]}" \
+    ${RASA_AUTH_TOKEN:+--api}
+  echo ">> starting HAProxy on port $rasa_port in front of ${#ports[@]} Rasa processes"
+  haproxy -W -f "$config" &
+  haproxy_pid=$!
+  for _ in $(seq 1 20); do
+    if curl -sf "http://127.0.0.1:$rasa_port/" >/dev/null; then break; fi
+    sleep 0.5
+  done
+else
+  echo ">> starting the Rasa server on port $rasa_port (loading the model takes a few seconds)"
+  "${rasa_run[@]}" --port "$rasa_port" &
+  pids+=($!)
+  wait_for_answer "$rasa_port" "${pids[1]}"
+fi
 
 # The demo clinic page with the chat widget, which talks to the socket.io channel.
 $bin/python webchat/serve.py --port "$demo_port" --rasa-url "http://localhost:$rasa_port" &
@@ -65,7 +113,7 @@ cat <<MSG
          -H 'Content-Type: application/json' \\
          -d '{"sender": "me", "message": "is a liver calcification dangerous?"}'
   Or open the demo clinic page with the chat widget: http://localhost:$demo_port/
-  Or in the terminal: make shell.   Ctrl-C stops all three servers.
+  Or in the terminal: make shell.   Ctrl-C stops all the servers.
 
 MSG
 wait

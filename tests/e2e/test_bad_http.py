@@ -5,6 +5,7 @@ import uuid
 import pytest
 import requests
 
+from content_model import load_library
 from tests.e2e.test_rest import say, topic_of
 
 BAD_BODIES = {
@@ -33,3 +34,12 @@ def test_bad_request_gets_4xx_or_polite_reply_and_nothing_is_lost(servers, body)
 
     # The earlier conversation is still there and still has its context.
     assert topic_of(say(servers, patient, "tell me more about the parasites")) == "parasites"
+
+
+@pytest.mark.parametrize("text", ["   ", "\u3000\n"], ids=["spaces", "ideographic space and newline"])
+def test_a_blank_message_gets_the_did_you_mean_reply_not_the_apology(servers, text):
+    try_again = load_library().content("en").clinic["try_again"]
+    replies = requests.post(servers.rest_url, json={"sender": f"blank-{uuid.uuid4().hex[:8]}", "message": text},
+                            timeout=60).json()
+    texts = [reply.get("text") for reply in replies]
+    assert texts and try_again not in texts  # understood as "nothing to read", not as a failure

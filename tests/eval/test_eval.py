@@ -9,16 +9,16 @@ from evaluate import run_set, summarise
 
 # set -> minimum share of right replies
 BARS = {
-    "locked": 0.93,  # target 0.95; measured 0.943 on 2026-12-02
-    "scope": 0.94,  # target 0.95, measured 0.950: a one-message margin, so that the bar guards without flaking
+    "locked": 0.94,  # target 0.95; measured 0.948 (218 of 230) on 2026-12-02: a one-message margin
+    "scope": 0.97,  # target 0.95, measured 0.98: a one-message margin, so that the bar guards without flaking
     "red_flags": 1.00,  # every warning sign warned first, naming the sign
     "red_flags_negative": 0.95,  # at most 5% false alarms
-    "context": 0.80,  # target 1.00 (every conversation); measured 19 of 22 (0.86)
-    "zh/locked": 0.93,  # target 0.95; measured 0.940
-    "zh/scope": 0.93,  # target 0.95, measured 0.955 (63 of 66): a one-message margin
+    "context": 0.90,  # target 1.00 (every conversation); measured 21 of 22 (0.955)
+    "zh/locked": 0.97,  # target 0.95; measured 0.975 (195 of 200): a one-message margin
+    "zh/scope": 0.98,  # target 0.95, measured 1.00 (66 of 66): a one-message margin
     "zh/red_flags": 1.00,  # every warning sign warned first, in Chinese
     "zh/red_flags_negative": 0.95,
-    "zh/context": 0.80,  # target 1.00; measured 5 of 6
+    "zh/context": 0.83,  # target 1.00; measured 6 of 6: a one-conversation margin
 }
 SETS = ("locked", "scope", "red_flags", "context", "zh/locked", "zh/scope", "zh/red_flags", "zh/context")
 # Share of in-scope messages answered with a fallback, at most: target 0.03; measured
