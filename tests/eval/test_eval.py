@@ -9,7 +9,7 @@ from evaluate import run_set, summarise
 
 # set -> minimum share of right replies
 BARS = {
-    "locked": 0.94,  # target 0.95; measured 0.948 (218 of 230) on 2026-12-02: a one-message margin
+    "locked": 0.94,  # target 0.95; measured 0.952 (219 of 230) on 2026-12-02: a two-message margin
     "scope": 0.97,  # target 0.95, measured 0.98: a one-message margin, so that the bar guards without flaking
     "red_flags": 1.00,  # every warning sign warned first, naming the sign
     "red_flags_negative": 0.95,  # at most 5% false alarms
