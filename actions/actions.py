@@ -19,6 +19,9 @@ from content_model import Content, ContentError, Topic, load_library
 from privacy.masking import install_log_masking, mask
 
 logger = logging.getLogger(__name__)
+# How likely the topic in play must be, as one of the two likeliest readings of a
+# message the classifier found ambiguous, to be answered instead of "did you mean".
+CONTEXT_FLOOR = 0.15
 install_log_masking()
 
 try:
@@ -208,12 +211,17 @@ class ActionSuggestTopics(Action):
         return "action_suggest_topics"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        content = content_for(tracker)
+        in_play = self._topic_in_play(content, tracker)
+        if in_play:
+            # As when asked again about the topic in play: say more, not the same.
+            send_explanation(dispatcher, content, in_play)
+            return disclaimer_once(dispatcher, tracker)
         turns = user_turns(tracker)
         previous_intent = ((turns[-2].get("parse_data") or {}).get("intent") or {}).get("name") if len(turns) > 1 else None
         if previous_intent == "nlu_fallback":
             dispatcher.utter_message(response="utter_second_miss")
             return disclaimer_once(dispatcher, tracker)
-        content = content_for(tracker)
         candidates = [content.topic_for_intent(entry.get("name")) for entry in tracker.latest_message.get("intent_ranking") or []]
         candidates = [topic for topic in candidates[:4] if topic] + content.search(tracker.latest_message.get("text") or "")
         suggestions: List[Topic] = []
@@ -229,6 +237,18 @@ class ActionSuggestTopics(Action):
         else:
             dispatcher.utter_message(response="utter_default")
         return disclaimer_once(dispatcher, tracker)
+
+    @staticmethod
+    def _topic_in_play(content: Content, tracker: Tracker) -> Optional[Topic]:
+        """A follow-up the classifier finds ambiguous ("so which one have I got?"
+        after the stones answer) is about the topic just answered, when that topic
+        is one of its two likeliest readings."""
+        ranking = [entry for entry in tracker.latest_message.get("intent_ranking") or [] if entry.get("name") != "nlu_fallback"]
+        topic = content.topic(tracker.get_slot("topic"))
+        for entry in ranking[:2]:
+            if topic and entry.get("name") in topic.intents and entry.get("confidence", 0) >= CONTEXT_FLOOR:
+                return topic
+        return None
 
 
 class ActionSendSummary(Action):

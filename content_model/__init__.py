@@ -66,6 +66,7 @@ class RedFlag:
 _SENTENCE = re.compile(r"\.(?!\d)|[?!\n。？！]+")  # not inside "38.5"
 _PUNCTUATION = r"[.?!;,\n。？！；，、]+"
 _QUESTION = re.compile(r"[^.?!\n。？！]+[?？]")
+_CLAUSE = re.compile(r"[,;，；、]")
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,9 @@ class Scope:
         guards = guards or [self.guards]
         lowered = text.lower()
         sentences = [sentence for sentence in _SENTENCE.split(lowered) if sentence.strip()]
-        questions = _QUESTION.findall(lowered) or sentences[-1:]
+        asked = _QUESTION.findall(lowered)
+        # The clause a question mark ends may ask about the other thing alone ("..., could the cyst burst?").
+        questions = asked + [_CLAUSE.split(question)[-1] for question in asked] or sentences[-1:]
         turns = list(self.turns_to.finditer(lowered))
         turned_to = lowered[turns[-1].end():] if turns else ""
 

@@ -166,6 +166,21 @@ def test_fallback_offers_likely_topics_as_buttons(dispatcher, domain):
     assert payloads[:2] == ["/ask_parasites", "/ask_causes"] and len(payloads) <= 3
 
 
+AMBIGUOUS = [{"name": "nlu_fallback", "confidence": 0.22}, {"name": "ask_vs_stones", "confidence": 0.224},
+             {"name": "ask_single_multiple", "confidence": 0.218}, {"name": "inform", "confidence": 0.1}]
+
+
+@pytest.mark.parametrize("in_play, explained", [("bile_duct_stones", True), ("single_multiple", True), ("cancer", False), (None, False)])
+def test_ambiguous_follow_up_is_about_the_topic_in_play_when_it_is_a_likely_reading(dispatcher, domain, in_play, explained):
+    slots = {"disclaimer_shown": True, "topic": in_play}
+    tracker = make_tracker("so which one have i got? report says single spot", intent="nlu_fallback", slots=slots, ranking=AMBIGUOUS)
+    ActionSuggestTopics().run(dispatcher, tracker, domain)
+    if explained:
+        assert dispatcher.messages[0]["text"] == CONTENT.topics[in_play].explanation
+    else:
+        assert dispatcher.messages[0]["response"] == "utter_did_you_mean"
+
+
 def test_content_search_ranks_topics_by_shared_words():
     assert CONTENT.search("widened bile duct stones")[0].id == "bile_duct_stones"
 

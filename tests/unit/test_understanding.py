@@ -80,6 +80,13 @@ def test_a_warning_with_no_sign_understood_names_the_signs_to_check(dispatcher, 
     ("I have a liver calcification but could it be from my old gallstones?", None),
     ("肝内钙化灶我懂了，主要想问胆囊息肉4毫米要不要切", "other_organ"),
     ("肝里有个钙化灶，但它会不会和胆结石有关", None),
+    # The clause a question mark ends is judged alone too; a hydatid cyst is the parasites topic.
+    ("there's a 3cm cyst in my liver next to the calcification, could the cyst burst?", "other_liver_disease"),
+    ("could the hydatid cyst come back after it calcified?", None),
+    ("is a calcification the same as a cyst?", None),
+    ("had a scan for kidney stones, found a liver spot, is it serious?", None),
+    ("肝上有个3厘米的囊肿，旁边有钙化灶，囊肿会破吗？", "other_liver_disease"),
+    ("我爸有肝内钙化灶，会不会慢慢把肝弄坏，变成肝硬化", None),
 ])
 def test_near_scope_questions_are_told_apart_in_any_language(text, kind):
     found = LIBRARY.outside_scope(text)
