@@ -10,10 +10,10 @@ from evaluate import run_set, summarise
 # set -> minimum share of right replies
 BARS = {
     "locked": 0.94,  # target 0.95; measured 0.952 (219 of 230) on 2026-12-02: a two-message margin
-    "scope": 0.97,  # target 0.95, measured 0.98: a one-message margin, so that the bar guards without flaking
+    "scope": 0.98,  # target 0.95, measured 0.99 (99 of 100): a one-message margin
     "red_flags": 1.00,  # every warning sign warned first, naming the sign
     "red_flags_negative": 0.95,  # at most 5% false alarms
-    "context": 0.90,  # target 1.00 (every conversation); measured 21 of 22 (0.955)
+    "context": 1.00,  # every conversation, as the issue asks; measured 22 of 22 on 2026-12-02
     "zh/locked": 0.97,  # target 0.95; measured 0.975 (195 of 200): a one-message margin
     "zh/scope": 0.98,  # target 0.95, measured 1.00 (66 of 66): a one-message margin
     "zh/red_flags": 1.00,  # every warning sign warned first, in Chinese
