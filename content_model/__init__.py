@@ -67,6 +67,7 @@ _SENTENCE = re.compile(r"\.(?!\d)|[?!\n。？！]+")  # not inside "38.5"
 _PUNCTUATION = r"[.?!;,\n。？！；，、]+"
 _QUESTION = re.compile(r"[^.?!\n。？！]+[?？]")
 _CLAUSE = re.compile(r"[,;，；、]")
+_LATIN_WORD = re.compile(r"[a-z]*")  # the rest of a word a pattern matched the start of ("calcifi" + "ed")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ class ScopeKind:
     patterns: List[Pattern]
     unless: Optional[Text]  # "finding" or "liver": words that keep the message in scope
     decline: Text
+    referred_to: bool = False  # a thing a later "it" can mean (a stone, a cyst), not only the finding
 
 
 @dataclass(frozen=True)
@@ -144,35 +146,63 @@ class Scope:
     general: Text
     refers_back: Pattern  # "it", "this": a sentence about the finding named before
     turns_to: Pattern  # "but what about", "主要想问": what follows is what the patient asks about
+    pronoun: Optional[Pattern] = None  # "it": points to the thing named last
+    background: Optional[Pattern] = None  # "the scan for my kidney stones": a thing named only as background
 
     def outside(self, text: Text, guards: Optional[List[Dict[Text, Pattern]]] = None) -> Optional[ScopeKind]:
         """The kind of near-scope question a message asks, if any. A kind with
         `unless` is kept in scope by its guard words (of any language in
         `guards`), except when a question in it (or its last sentence) asks about
         the other thing without them ("...my liver spot is fine. Can I eat eggs
-        with a gallstone?") and does not refer back to the finding ("can it pass
-        like a kidney stone?"), or when the message turns to the other thing
-        ("my liver spot is harmless, but what about the gallstones?")."""
+        with a gallstone?"), unless a reference back to the finding comes before
+        the other thing ("can it pass like a kidney stone?"); when a question names
+        neither and its "it" points to the other thing, named last before it
+        ("...and a 6 mm kidney stone. Will it pass?"); or when the message turns to
+        the other thing ("my liver spot is harmless, but what about the gallstones?")."""
         guards = guards or [self.guards]
         lowered = text.lower()
-        sentences = [sentence for sentence in _SENTENCE.split(lowered) if sentence.strip()]
-        asked = _QUESTION.findall(lowered)
+        asked = [(match.start(), match.group()) for match in _QUESTION.finditer(lowered)]
         # The clause a question mark ends may ask about the other thing alone ("..., could the cyst burst?").
-        questions = asked + [_CLAUSE.split(question)[-1] for question in asked] or sentences[-1:]
+        clauses = [(start + len(question) - len(clause), clause)
+                   for start, question in asked for clause in [_CLAUSE.split(question)[-1]]]
+        sentences = [sentence for sentence in _SENTENCE.split(lowered) if sentence.strip()]
+        questions = asked + clauses or [(lowered.rfind(sentence), sentence) for sentence in sentences[-1:]]
         turns = list(self.turns_to.finditer(lowered))
         turned_to = lowered[turns[-1].end():] if turns else ""
 
         def guarded(kind: ScopeKind, part: Text) -> bool:
             return any(guard[kind.unless].search(part) for guard in guards)
 
-        def asks_about_other(kind: ScopeKind, question: Text) -> bool:
-            return (any(pattern.search(question) for pattern in kind.patterns) and not guarded(kind, question)
-                    and not self.refers_back.search(question))
+        def first_other(kind: ScopeKind, part: Text) -> Optional[int]:
+            return min((match.start() for pattern in kind.patterns for match in [pattern.search(part)] if match),
+                       default=None)
+
+        def named_last_is_other(kind: ScopeKind, before: Text) -> bool:
+            # "The scan for my kidney stones" is background, not a thing named.
+            before = self.background.sub(" ", before) if self.background else before
+            other = max((match.start() for pattern in kind.patterns for match in pattern.finditer(before)), default=None)
+            guard = max((match.end() + len(_LATIN_WORD.match(before, match.end()).group())
+                         for g in guards for match in g[kind.unless].finditer(before)), default=None)
+            # "A calcified cyst": the guard word right before the other thing names the finding.
+            return other is not None and (guard is None or other > guard + 1)
+
+        def asks_about_other(kind: ScopeKind, start: int, question: Text) -> bool:
+            if guarded(kind, question):
+                return False
+            other = first_other(kind, question)
+            if other is not None:
+                # "this kidney stone", "这个肾结石": a word right before the other thing points to it, not back.
+                backs = [match for match in self.refers_back.finditer(question) if not 0 <= other - match.end() <= 1]
+                # A reference before the other thing points back; two different ones after it link the
+                # two ("could that come from this?"), unlike "it ... on its own".
+                words = {match.group().split("'")[0].rstrip("s") for match in backs}
+                return not any(match.start() < other for match in backs) and len(words) < 2
+            return (kind.referred_to and self.pronoun is not None and bool(self.pronoun.search(question))
+                    and named_last_is_other(kind, lowered[:start]))
 
         def turns_to_other(kind: ScopeKind) -> bool:
             # After the turn, "that one" means the other thing; only a reference before it points back.
-            first = min((match.start() for pattern in kind.patterns for match in [pattern.search(turned_to)] if match),
-                        default=None)
+            first = first_other(kind, turned_to)
             return (first is not None and not guarded(kind, turned_to)
                     and not self.refers_back.search(turned_to[:first]))
 
@@ -181,7 +211,7 @@ class Scope:
                 continue
             if not kind.unless or not guarded(kind, lowered):
                 return kind
-            if any(asks_about_other(kind, question) for question in questions) or turns_to_other(kind):
+            if any(asks_about_other(kind, start, question) for start, question in questions) or turns_to_other(kind):
                 return kind
         return None
 
@@ -438,9 +468,10 @@ def load_scope(path: Path) -> Scope:
         if entry.get("unless") not in (None, *guards):
             raise ContentError(f"{path}: {where}field 'unless' must be one of {sorted(guards)}")
         kinds.append(ScopeKind(_text(path, where, entry, "id"), _patterns(path, where, entry, "patterns"),
-                               entry.get("unless"), _text(path, where, entry, "decline")))
+                               entry.get("unless"), _text(path, where, entry, "decline"), entry.get("referred_to") is True))
     return Scope(guards, kinds, _text(path, "", data, "general"), _pattern(path, "", data, "refers_back"),
-                 _pattern(path, "", data, "turns_to"))
+                 _pattern(path, "", data, "turns_to"),
+                 *(_pattern(path, "", data, field) if field in data else None for field in ("pronoun", "background")))
 
 
 def _joiners(path: Path, data: Dict[Text, Any]) -> Dict[Text, Text]:

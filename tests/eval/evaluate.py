@@ -31,7 +31,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.e2e.conftest import running_servers  # noqa: E402  (the e2e tests' server start)
 
-NAMES = ("locked", "working", "scope", "red_flags", "context")
+NAMES = ("locked", "working", "scope", "mixed", "red_flags", "context")
 # The default language's sets are in tests/eval/, each other language's in tests/eval/<code>/.
 LANGUAGE_DIRS = [""] + sorted(f"{path.parent.name}/" for path in HERE.glob("*/facts.yml"))
 SETS = tuple(prefix + name for prefix in LANGUAGE_DIRS for name in NAMES)

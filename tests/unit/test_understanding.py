@@ -87,6 +87,15 @@ def test_a_warning_with_no_sign_understood_names_the_signs_to_check(dispatcher, 
     ("had a scan for kidney stones, found a liver spot, is it serious?", None),
     ("肝上有个3厘米的囊肿，旁边有钙化灶，囊肿会破吗？", "other_liver_disease"),
     ("我爸有肝内钙化灶，会不会慢慢把肝弄坏，变成肝硬化", None),
+    # "It" in a question naming neither thing points to the thing named last; a scan's reason is background.
+    ("Scan: calcified focus in the liver, and a 6 mm stone in the right kidney. Will it pass on its own?", "other_organ"),
+    ("A 6 mm kidney stone and a calcified focus in the liver. Will it go away?", None),
+    ("the CT for my kidney stones found a calcified spot in my liver. is it serious?", None),
+    ("his scan shows a calcified cyst in his liver. could the sheep dogs have given it to him?", None),
+    ("Ultrasound found a prostate calcification and a liver one. The prostate one, could it be why I pee at night?", "other_organ"),
+    ("Liver calcification, fine. I've had heartburn for weeks, could that be coming from this?", None),
+    ("肝内有个钙化灶，右肾还有个6毫米的结石。它能自己排出来吗？", "other_organ"),
+    ("查肾结石的时候发现肝里有个钙化点，它要紧吗？", None),
 ])
 def test_near_scope_questions_are_told_apart_in_any_language(text, kind):
     found = LIBRARY.outside_scope(text)
