@@ -147,6 +147,7 @@ class Scope:
     refers_back: Pattern  # "it", "this": a sentence about the finding named before
     turns_to: Pattern  # "but what about", "主要想问": what follows is what the patient asks about
     pronoun: Optional[Pattern] = None  # "it": points to the thing named last
+    links: Optional[Pattern] = None  # "caused", "linked": a question that ties the other thing to the finding
     background: Optional[Pattern] = None  # "the scan for my kidney stones": a thing named only as background
 
     def outside(self, text: Text, guards: Optional[List[Dict[Text, Pattern]]] = None) -> Optional[ScopeKind]:
@@ -196,9 +197,11 @@ class Scope:
                 # A reference before the other thing points back; two different ones after it link the
                 # two ("could that come from this?"), unlike "it ... on its own".
                 words = {match.group().split("'")[0].rstrip("s") for match in backs}
-                return not any(match.start() < other for match in backs) and len(words) < 2
+                # "Could my gallstones have caused it?": a reference after a linking word asks about the finding.
+                linked = bool(backs) and self.links is not None and bool(self.links.search(question))
+                return not any(match.start() < other for match in backs) and len(words) < 2 and not linked
             return (kind.referred_to and self.pronoun is not None and bool(self.pronoun.search(question))
-                    and named_last_is_other(kind, lowered[:start]))
+                    and not (self.links and self.links.search(question)) and named_last_is_other(kind, lowered[:start]))
 
         def turns_to_other(kind: ScopeKind) -> bool:
             # After the turn, "that one" means the other thing; only a reference before it points back.
@@ -471,7 +474,7 @@ def load_scope(path: Path) -> Scope:
                                entry.get("unless"), _text(path, where, entry, "decline"), entry.get("referred_to") is True))
     return Scope(guards, kinds, _text(path, "", data, "general"), _pattern(path, "", data, "refers_back"),
                  _pattern(path, "", data, "turns_to"),
-                 *(_pattern(path, "", data, field) if field in data else None for field in ("pronoun", "background")))
+                 *(_pattern(path, "", data, field) if field in data else None for field in ("pronoun", "links", "background")))
 
 
 def _joiners(path: Path, data: Dict[Text, Any]) -> Dict[Text, Text]:

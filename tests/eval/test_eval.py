@@ -17,7 +17,7 @@ BARS = {
     "context": 1.00,  # every conversation, as the issue asks; measured 22 of 22 on 2026-12-02
     "zh/locked": 0.97,  # target 0.95; measured 0.975 (195 of 200): a one-message margin
     "zh/scope": 0.98,  # target 0.95, measured 1.00 (66 of 66): a one-message margin
-    "zh/mixed": 0.86,  # no target; measured 0.88 (44 of 50; first run 0.74): a one-message margin
+    "zh/mixed": 0.88,  # no target; measured 0.90 (45 of 50; first run 0.74): a one-message margin
     "zh/red_flags": 1.00,  # every warning sign warned first, in Chinese
     "zh/red_flags_negative": 0.95,
     "zh/context": 0.83,  # target 1.00; measured 6 of 6: a one-conversation margin
