@@ -18,10 +18,12 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' -o -typ
 PYTHON310 := $(shell for p in python3.10 $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 /usr/bin/python3.10 /usr/local/bin/python3.10; do \
 	$$p -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo $$p; break; }; done)
 
-.PHONY: help venv train widget run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-security test-load eval compare-nlu compare-languages bench profile lock clean
+.PHONY: help venv train widget run run-prod shell test test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-security test-load test-staff staff-user report bench-report eval compare-nlu compare-languages bench profile lock clean
 
 help:
-	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080)"
+	@echo "make run    - set up if needed, then start the assistant (actions :5055, Rasa :5005, demo page :8080, staff console :8090)"
+	@echo "make staff-user - create or update a staff account for the console (asks for a password)"
+	@echo "make report - the insights report from the tracker store (writes results/report/index.html and CSV files)"
 	@echo "make shell  - talk to the assistant in the terminal (rasa shell)"
 	@echo "make test   - every check: unit, data validation, conversation tests, held-out NLU, evaluation bars, end-to-end"
 	@echo "make eval   - the independent evaluation against the real servers (writes results/eval.md)"
@@ -33,6 +35,7 @@ help:
 	@echo "make test-security - attacks on the running servers: origins, forged and replayed webhooks, floods, personal details, fuzzing"
 	@echo "make test-load - load and fault tests through HAProxy (PostgreSQL, Redis, two Rasa processes, one killed, HAProxy reloaded)"
 	@echo "make bench  - benchmark against Rasa's default configuration (writes bench/results.md, bench/latency.png)"
+	@echo "make bench-report - seeds 100,000 conversations in SQLite and PostgreSQL and times make report (writes bench/report_scale.md)"
 	@echo "make profile - where a message's time goes in the Rasa server (writes bench/profile.md)"
 	@echo "make lock   - re-pin constraints.txt from the current .venv"
 
@@ -80,14 +83,16 @@ $(HAPROXY):
 # Clinic profile: conversations in PostgreSQL, a Redis lock store, RASA_PROCESSES
 # Rasa server processes (default 2, one per core) behind HAProxy on port 5005
 # (deploy/haproxy.cfg). One action-server worker is enough: it is idle most of the time.
+# The widget's socket.io messages go through Redis, so that a staff reply sent to one
+# process reaches a patient whose socket another holds (connectors/widget.py).
 run-prod: $(MODEL) widget $(HAPROXY)
 	@ENDPOINTS=endpoints.prod.yml ACTION_SERVER_SANIC_WORKERS=$${ACTION_SERVER_SANIC_WORKERS:-1} \
-		scripts/serve.sh run-prod
+		SOCKETIO_REDIS_URL=$${SOCKETIO_REDIS_URL:-redis://127.0.0.1:6379/1} scripts/serve.sh run-prod
 
 shell: $(MODEL)
 	@scripts/serve.sh shell
 
-test: test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-security
+test: test-unit test-data test-stories test-nlu test-eval test-e2e test-channels test-browser test-bench test-staff test-security
 	@echo ">> all checks passed"
 
 test-unit: $(VENV)/.installed
@@ -137,6 +142,22 @@ test-channels: $(MODEL)
 test-browser: $(MODEL) widget
 	@echo ">> web chat: python-socketio client, the widget in headless Chromium (axe-core audit, keyboard, screen reader, large text, summary, the dist embed), rasa-webchat"
 	@$(BIN)/pytest -q -rs tests/browser
+
+# The staff console against the real servers: sign-in, CSRF, the queue, replies on
+# each channel, handing back, the report; a patient page and a staff page in Chromium.
+test-staff: $(MODEL) widget
+	@echo ">> staff console: accounts, sign-in and CSRF, queue, replies over each channel, hand back, report, two pages in Chromium"
+	@$(BIN)/pytest -q tests/staff
+
+# STAFF_ENDPOINTS=endpoints.prod.yml for the clinic profile's PostgreSQL.
+staff-user: $(VENV)/.installed
+	@$(BIN)/python -m staff.accounts $(if $(USER_NAME),--username $(USER_NAME))
+
+report: $(VENV)/.installed
+	@$(BIN)/python -m staff.report $(REPORT_ARGS)
+
+bench-report: $(VENV)/.installed
+	@$(BIN)/python bench/report_scale.py
 
 test-bench: $(MODEL)
 	@echo ">> benchmark smoke run (a few seconds of bench/run.py --smoke)"

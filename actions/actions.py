@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional, Text
 
 import aiohttp
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, SlotSet
+from rasa_sdk.events import ActionExecuted, ConversationPaused, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -35,6 +35,11 @@ def content_for(tracker: Tracker) -> Content:
     """The content in the conversation's language (the `language` slot, set from
     each message by components/language_detector.py)."""
     return LIBRARY.content(tracker.get_slot("language"))
+
+
+def now() -> datetime.datetime:
+    """The current time (tests fix it)."""
+    return datetime.datetime.now(datetime.timezone.utc)
 
 
 def latest_intent(tracker: Tracker) -> Optional[Text]:
@@ -178,7 +183,9 @@ class ActionTriageRedFlags(Action):
             json_message={"alert": "red_flag", "signs": [sign.id for sign in signs]},
         )
         events: List[Dict[Text, Any]] = [SlotSet("warned", [sign.id for sign in signs])]
-        if repeated:
+        # Waiting for staff (connectors/replies.py runs this on a paused conversation): the
+        # warning only; the clinic team answers the rest.
+        if repeated or tracker.is_paused():
             return events
         # The classifier's own reading of the message stays second in the ranking.
         ranking = tracker.latest_message.get("intent_ranking") or []
@@ -313,18 +320,24 @@ class ActionSummarizeCheck(Action):
 
 
 class ActionHandOff(Action):
-    """Asks clinic staff to take over: posts the conversation to the clinic's webhook
-    and pauses the bot until staff resume it through Rasa's HTTP API."""
+    """Asks clinic staff to take over and pauses the assistant until they hand the
+    conversation back through Rasa's HTTP API. A paused conversation is in the staff
+    console's queue (STAFF_CONSOLE_URL is set while the console runs); a clinic with
+    its own system gets the conversation posted to HANDOFF_WEBHOOK_URL, and its
+    accepting the post pauses too. Outside opening hours (content/clinic.yml) the
+    patient is told when staff will answer and the clinic's phone number."""
 
     def name(self) -> Text:
         return "action_hand_off"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        clinic = content_for(tracker).clinic
         url = os.environ.get("HANDOFF_WEBHOOK_URL")
-        if url and await self._post(url, self._payload(tracker)):
-            dispatcher.utter_message(text=clinic["handoff_sent"], json_message={"handoff": "requested"})
+        posted = bool(url) and await self._post(url, self._payload(tracker))
+        if posted or os.environ.get("STAFF_CONSOLE_URL"):
+            text = LIBRARY.waiting_for_staff(tracker.get_slot("language"), now())
+            dispatcher.utter_message(text=text, json_message={"handoff": "requested"})
             return [ConversationPaused()]
+        clinic = content_for(tracker).clinic
         dispatcher.utter_message(text=f"{clinic['handoff_unavailable']} {clinic['contact']}")
         return disclaimer_once(dispatcher, tracker)
 
@@ -355,6 +368,36 @@ class ActionHandOff(Action):
         except (aiohttp.ClientError, OSError, TimeoutError) as error:
             logger.error("Hand-off webhook %s failed: %s", url, error)
         return False
+
+
+class ActionHandBack(Action):
+    """Staff hand the conversation back (a `resume` event, then this action through
+    Rasa's HTTP API): the assistant says, in the conversation's language, that it is back."""
+
+    def name(self) -> Text:
+        return "action_hand_back"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(text=content_for(tracker).clinic["handed_back"])
+        # The API runs this action alone; the listen that ends every bot turn makes the
+        # patient's next message read as after any answer (the rules expect it).
+        return [ActionExecuted("action_listen")]
+
+
+class ActionSessionStart(Action):
+    """A new session (after the idle time in domain.yml) starts as Rasa's default
+    one does, but a conversation waiting for staff stays paused, in its language: a
+    patient who writes again the next morning still waits for the clinic team, and
+    the assistant does not answer in their place."""
+
+    def name(self) -> Text:
+        return "action_session_start"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        events: List[Dict[Text, Any]] = [SessionStarted()]
+        if tracker.is_paused():
+            events += [SlotSet("language", tracker.get_slot("language")), ConversationPaused()]
+        return events + [ActionExecuted("action_listen")]
 
 
 class ActionRecordFeedback(Action):

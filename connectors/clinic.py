@@ -47,6 +47,12 @@ buttons, custom payloads with topic, sources and red-flag alerts); with `text`
 they are `{"recipient_id": ..., "text": ...}` only, buttons as numbered options
 and a reply that is just a number picks that option (`connectors/text_only.py`).
 A failed delivery is retried (3 tries in all) and then logged as an error.
+
+Messages sent outside a patient's turn, through Rasa's HTTP API with
+`output_channel=latest` (staff replies, the assistant's "I'm back" when staff
+hand back), are posted the same way, one POST per message, with
+`"in_reply_to": null`. A staff reply carries `{"custom": {"from": "staff",
+"name": ...}}` (json) or starts with who sent it (text).
 """
 import asyncio
 import hashlib
@@ -58,15 +64,16 @@ import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Sequence, Set, Text, Tuple
 
 import aiohttp
-from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.tracker_store import TrackerStore
 from rasa.shared.core.events import UserUttered
 from rasa.shared.exceptions import RasaException
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.limits import limiter, refuse_address, refuse_conversation
+from connectors.replies import answer
 from connectors.rest import CONTROL_CHARACTERS, MAX_BODY_BYTES, MAX_MESSAGE_CHARS, conversation_id_ok
 from connectors.text_only import TextOnlyOutput, pick_option
 
@@ -128,6 +135,26 @@ class ClinicTextOutput(TextOnlyOutput, CollectingOutputChannel):
         await self._persist_message(self._message(recipient_id, text=text))
 
 
+class ClinicOutput(OutputChannel):
+    """Posts each message sent outside a patient's turn to the callback URL at once."""
+
+    def __init__(self, channel: "ClinicInput") -> None:
+        self.channel = channel
+
+    @classmethod
+    def name(cls) -> Text:
+        return "clinic"
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        collector = self.channel.collector()
+        await collector.send_response(recipient_id, message)
+        if collector.messages:
+            tracker = await Sanic.get_app().ctx.agent.tracker_store.retrieve(recipient_id)
+            await self.channel.deliver({"recipient_id": recipient_id, "in_reply_to": None,
+                                        "language": tracker.get_slot("language") if tracker else None,
+                                        "messages": collector.messages})
+
+
 class ClinicInput(InputChannel):
     # Seconds to wait before the 2nd and 3rd delivery tries.
     retry_delays: Tuple[float, ...] = (1.0, 4.0)
@@ -158,6 +185,13 @@ class ClinicInput(InputChannel):
         # Message ids handled by this process, with when they were seen.
         self._seen: Dict[Text, float] = {}
         limiter()  # read now: a broken limit setting stops the server at start
+
+    def collector(self) -> CollectingOutputChannel:
+        """Collects one turn's messages in the reply format."""
+        return ClinicTextOutput() if self.reply_format == "text" else CollectingOutputChannel()
+
+    def get_output_channel(self) -> OutputChannel:
+        return ClinicOutput(self)
 
     def _first_time(self, message_id: Text, now: float) -> bool:
         """Remembers `message_id`; False if it was seen within the replay window."""
@@ -229,12 +263,12 @@ class ClinicInput(InputChannel):
         text: Text,
         message_id: Optional[Text],
     ) -> None:
-        collector = ClinicTextOutput() if self.reply_format == "text" else CollectingOutputChannel()
+        collector = self.collector()
         try:
             if self.reply_format == "text":
                 text = await pick_option(tracker_store, sender, text)
             message = UserMessage(text, collector, sender, input_channel=self.name(), message_id=message_id)
-            await on_new_message(message)
+            await answer(on_new_message, message)
         except Exception:
             # A background task has nobody to raise to: log with the traceback.
             logger.exception("Clinic message %s from %s could not be handled.", message_id, sender)

@@ -12,7 +12,9 @@ ${VARIABLE} that is not set, which is why optional channels are decided here
 and must not be put in credentials.yml.
 
 Always on: every channel in credentials.yml (the REST channel), and socketio
-(the web widget) with the settings below unless credentials.yml configures it.
+(the web widget) with the settings below unless credentials.yml configures it;
+SOCKETIO_REDIS_URL (e.g. redis://127.0.0.1:6379/0) shares its messages between
+Rasa processes through Redis (connectors/widget.py), as `make run-prod` needs.
   clinic    CLINIC_SECRET, CLINIC_CALLBACK_URL; CLINIC_REPLY_FORMAT json (default) or text;
             optional CLINIC_SECRET_PREVIOUS (still accepted while the secret is rotated)
   twilio    TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER ("whatsapp:+..." for WhatsApp);
@@ -48,6 +50,9 @@ def build(env: Mapping[str, str], base: Mapping[str, Any]) -> Tuple[Dict[str, An
     credentials = dict(base)
     credentials.setdefault(SOCKETIO_CHANNEL, SOCKETIO)
     report = [f"{channel}: on" for channel in credentials]
+    if env.get("SOCKETIO_REDIS_URL"):
+        credentials[SOCKETIO_CHANNEL] = dict(credentials[SOCKETIO_CHANNEL] or {}, redis_url=ref("SOCKETIO_REDIS_URL"))
+        report.append("socketio: messages shared between Rasa processes through Redis (SOCKETIO_REDIS_URL)")
 
     def wanted(channel: str, variables: Sequence[str]) -> bool:
         missing = [name for name in variables if not env.get(name)]

@@ -21,6 +21,9 @@ Twilio posts to POST /webhooks/twilio/webhook (the channel keeps the name
   WhatsApp, which has no SMS segments).
 - Custom payloads (topic, sources, alerts) are not sent: Rasa's TwilioOutput
   would pass their keys to Twilio's messages.create(), which fails on them.
+- Messages sent through Rasa's HTTP API (staff replies, the hand back) go to
+  the patient's number like any reply (`get_output_channel`); a staff reply
+  starts with who sent it.
 """
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 from urllib.parse import parse_qs
@@ -32,6 +35,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from connectors.replies import answer
 from connectors.text_only import TextOnlyOutput, pick_option, sms_limit
 
 # Twilio refuses a message body longer than this.
@@ -89,12 +93,9 @@ class SmsInput(TwilioInput):
                 return response.text("", status=204)
             # As Rasa's channel does: some carriers turn "@" into "¡".
             text = await pick_option(request.app.ctx.agent.tracker_store, sender, text.replace("¡", "@"))
-            await on_new_message(
-                UserMessage(
-                    text, self.get_output_channel(), sender, input_channel=self.name(),
-                    message_id=form.get("MessageSid"),
-                )
-            )
+            await answer(on_new_message, UserMessage(
+                text, self.get_output_channel(), sender, input_channel=self.name(), message_id=form.get("MessageSid"),
+            ))
             return response.text("", status=204)
 
         return twilio_webhook

@@ -22,6 +22,9 @@ anyone can call its GET /set_webhook. Here:
 - Rate limits (connectors/limits.py): refused updates are charged to their
   client address, verified ones to their chat; over a limit, 429 and nothing
   is stored (Telegram delivers the update again later).
+- Messages sent through Rasa's HTTP API (staff replies, the hand back) go
+  out with the channel's one Telegram client; the webhook is registered once,
+  at start. A staff reply starts with who sent it (connectors/text_only.py).
 The channel keeps the name "telegram": POST /webhooks/telegram/webhook.
 
 Rotating the secret: set a new TELEGRAM_SECRET_TOKEN (1-256 characters of
@@ -45,7 +48,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from connectors.limits import limiter, refuse_address, refuse_conversation
+from connectors.replies import answer
 from connectors.rest import conversation_id_ok
+from connectors.text_only import with_staff_name
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # What Telegram accepts as a secret_token.
@@ -71,6 +76,11 @@ def chat_id(update: Dict[Text, Any]) -> Optional[Text]:
     return None
 
 
+class TelegramOutput(telegram.TelegramOutput):
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(recipient_id, with_staff_name(message))
+
+
 class TelegramInput(telegram.TelegramInput):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
@@ -88,19 +98,24 @@ class TelegramInput(telegram.TelegramInput):
         # Not debug mode: Rasa's channel would re-raise a failed answer as a 500.
         super().__init__(access_token, verify, webhook_url, debug_mode=False)
         self.secret_token = secret_token
+        self.output: Optional[TelegramOutput] = None
         limiter()  # read now: a broken limit setting stops the server at start
 
-    def get_output_channel(self) -> telegram.TelegramOutput:
-        channel = telegram.TelegramOutput(self.access_token)
-        try:
-            # asyncio.run, as Rasa's own channel does: the server's loop is not running yet.
-            asyncio.run(channel.request("setWebhook", {"url": self.webhook_url, "secret_token": self.secret_token}))
-        except TelegramAPIError as error:
-            raise RasaException("Failed to set channel webhook: " + str(error)) from error
-        return channel
+    def get_output_channel(self) -> TelegramOutput:
+        # First called by Rasa's blueprint at start, which registers the webhook; the
+        # HTTP API calls it again for each message it sends, in the running loop.
+        if self.output is None:
+            channel = TelegramOutput(self.access_token)
+            try:
+                # asyncio.run, as Rasa's own channel does: the server's loop is not running yet.
+                asyncio.run(channel.request("setWebhook", {"url": self.webhook_url, "secret_token": self.secret_token}))
+            except TelegramAPIError as error:
+                raise RasaException("Failed to set channel webhook: " + str(error)) from error
+            self.output = channel
+        return self.output
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        telegram_webhook = super().blueprint(on_new_message)
+        telegram_webhook = super().blueprint(lambda message: answer(on_new_message, message))
 
         @telegram_webhook.middleware("request")
         async def verify(request: Request) -> Optional[HTTPResponse]:

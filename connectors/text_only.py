@@ -21,6 +21,10 @@ that share a tracker store. This relies on the numbering restarting with each
 patient message, i.e. one `TextOnlyOutput` per incoming message, and on
 `action_session_start` not sending buttons (this bot's does not send anything).
 
+Staff replies. A message from the clinic team (sent through Rasa's HTTP API,
+`{"custom": {"from": "staff", "name": ...}}`) starts with who sent it
+("Ana, clinic team: ...", `staff_says` in content/<language>/clinic.yml).
+
 Length. Each message sent is at most `limit(text)` characters. For SMS that
 is two segments that phones show as one message: 306 characters (2 x 153) when
 the text fits the GSM-7 alphabet, 134 (2 x 67) when it needs UCS-2, as Chinese
@@ -103,6 +107,20 @@ def numbered_options(buttons: Sequence[Dict[Text, Any]], first: int, text: Text 
     return [wording.format(number=first + i, title=button["title"]) for i, button in enumerate(buttons)]
 
 
+def with_staff_name(message: Dict[Text, Any]) -> Dict[Text, Any]:
+    """A staff reply with who sent it in front of its text, worded in the reply's
+    language; any other message as it is."""
+    custom = message.get("custom")
+    if not (isinstance(custom, dict) and custom.get("from") == "staff" and message.get("text")):
+        return message
+    library = _library()
+    clinic = library.content(library.languages.detect(message["text"])).clinic
+    name = custom.get("name")
+    if isinstance(name, str) and name.strip():
+        return dict(message, text=clinic["staff_says"].format(name=name.strip(), text=message["text"]))
+    return dict(message, text=clinic["staff_says_unnamed"].format(text=message["text"]))
+
+
 def last_turn_options(events: Sequence[Event]) -> List[Dict[Text, Any]]:
     """The buttons of the bot messages since the patient's last message, in
     the order `TextOnlyOutput` numbered them."""
@@ -146,6 +164,9 @@ class TextOnlyOutput(OutputChannel):
     def limit(self, text: Text) -> int:
         """The longest message this channel sends for this text."""
         return self.max_chars
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        await super().send_response(recipient_id, with_staff_name(message))
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         for part in split_text(text, self.limit(text)):

@@ -28,6 +28,15 @@ What it changes in Rasa 3.6's channel:
 - A turn's replies are sent once the turn is stored (as REST answers), so a
   patient never sees a reply that a crash then loses; a `turn_end` event
   follows them.
+- Messages sent outside a patient's turn, through Rasa's HTTP API with
+  `output_channel=latest` (staff replies, the hand back), reach the
+  conversation's room. A staff reply goes as one event, its text with
+  `{"custom": {"from": "staff", "name": ...}}`, so the widget labels it.
+- Several Rasa processes (`make run-prod`): with `redis_url` in the
+  credentials (SOCKETIO_REDIS_URL, connectors/credentials.py) every emit goes
+  through python-socketio's Redis manager, so a message sent by one process
+  reaches a patient whose socket another process holds. The manager pickles
+  what it publishes: the Redis server must be reachable by these processes only.
 """
 import json
 import logging
@@ -36,9 +45,10 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 from urllib.parse import urlsplit
 
 from rasa.core.channels import socketio
-from rasa.core.channels.channel import OutputChannel, UserMessage
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, Sanic
 from sanic_cors.core import get_cors_origins, try_match
+from socketio import AsyncRedisManager
 from socketio.exceptions import ConnectionRefusedError
 
 from connectors.limits import limiter
@@ -78,6 +88,14 @@ class SocketIOOutput(socketio.SocketIOOutput):
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
 
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        custom = message.get("custom")
+        if isinstance(custom, dict) and custom.get("from") == "staff" and message.get("text"):
+            # One message, not split at blank lines, that carries who sent it.
+            await self._send_message(recipient_id, {"text": message["text"], "custom": custom})
+        else:
+            await super().send_response(recipient_id, message)
+
 
 def origin_allowed(app: Sanic, origin: Text, path: Text, host: Text = "") -> bool:
     """Whether the Rasa server's CORS setting allows `origin` on `path`; a page
@@ -92,6 +110,14 @@ def origin_allowed(app: Sanic, origin: Text, path: Text, host: Text = "") -> boo
 
 
 class SocketIOInput(socketio.SocketIOInput):
+    redis_url: Optional[Text] = None
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        channel = super().from_credentials(credentials)
+        channel.redis_url = (credentials or {}).get("redis_url") or None
+        return channel
+
     def get_output_channel(self) -> Optional[OutputChannel]:
         # Used for messages the HTTP API triggers outside a user turn.
         return self.sio and SocketIOOutput(self.sio, self.bot_message_evt)
@@ -101,6 +127,11 @@ class SocketIOInput(socketio.SocketIOInput):
         library()
         socketio_webhook = super().blueprint(on_new_message)
         sio = self.sio
+        if self.redis_url:
+            # Rasa builds the server without a client manager; it is swapped before
+            # the first connection, which is when python-socketio starts using it.
+            sio.manager = AsyncRedisManager(self.redis_url)
+            sio.manager.set_server(sio)
         sio.eio.max_http_buffer_size = MAX_BODY_BYTES
         namespace = self.namespace or "/"
         rasa_connect = sio.handlers[namespace]["connect"]

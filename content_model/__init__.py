@@ -6,11 +6,13 @@ once when the action server starts: a broken entry, or a language that lacks
 an entry or a field the default language has, stops the start with a message
 that names the file, the entry and the field, so a typo never reaches a patient.
 """
+import datetime
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Pattern, Text, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Pattern, Text, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -241,6 +243,63 @@ class Guidance:
         return [rule for rule in self.rules if all(facts.get(key) in values for key, values in rule.when.items())]
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_PERIOD = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-(?:([01]\d|2[0-3]):([0-5]\d)|(24):(00))")
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """When the clinic team answers patients in the chat (content/clinic.yml)."""
+
+    timezone: ZoneInfo
+    phone: Text
+    weekly: Dict[int, List[Tuple[int, int]]]  # weekday (0 = Monday) -> (start, end) in minutes after midnight
+    closed: FrozenSet[datetime.date]
+
+    def is_open(self, now: datetime.datetime) -> bool:
+        local = now.astimezone(self.timezone)
+        minute = local.hour * 60 + local.minute
+        return local.date() not in self.closed and any(
+            start <= minute < end for start, end in self.weekly.get(local.weekday(), []))
+
+    def next_opening(self, now: datetime.datetime) -> datetime.datetime:
+        """The first opening after `now`, in the clinic's time zone. The loader makes
+        sure the week opens at least once, so one is found after the closed dates."""
+        local = now.astimezone(self.timezone)
+        for offset in range(len(self.closed) + 8):
+            day = local.date() + datetime.timedelta(days=offset)
+            if day in self.closed:
+                continue
+            for start, _ in self.weekly.get(day.weekday(), []):
+                opening = datetime.datetime.combine(day, datetime.time(start // 60, start % 60), self.timezone)
+                if opening > local:
+                    return opening
+        raise AssertionError("unreachable: the loader refuses a week without opening hours")
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """How a language writes the next opening: "tomorrow at 8:30 AM", "明天上午8:30"
+    (content/<language>/clinic.yml)."""
+
+    today: Text
+    tomorrow: Text
+    later: Text
+    time: Text
+    halves: List[Text]  # before and after noon
+    weekdays: List[Text]  # Monday first
+    months: List[Text]
+
+    def when(self, moment: datetime.datetime, now: datetime.datetime) -> Text:
+        """`moment` as the patient reads it at `now` (both in the clinic's time zone)."""
+        days = (moment.date() - now.astimezone(moment.tzinfo).date()).days
+        time = self.time.format(hour=moment.hour, hour12=moment.hour % 12 or 12, minute=f"{moment.minute:02d}",
+                                half=self.halves[moment.hour >= 12])
+        template = self.today if days == 0 else self.tomorrow if days == 1 else self.later
+        return template.format(time=time, weekday=self.weekdays[moment.weekday()], month=self.months[moment.month - 1],
+                               day=moment.day)
+
+
 @dataclass(frozen=True)
 class Content:
     topics: Dict[Text, Topic]
@@ -249,6 +308,7 @@ class Content:
     scope: Scope
     guidance: Guidance
     clinic: Dict[Text, Text]
+    calendar: Calendar
     citation_separator: Text  # between two citations in a source line ("; ")
 
     def topic(self, topic_id: Optional[Text]) -> Optional[Topic]:
@@ -509,18 +569,99 @@ def _load_guidance(path: Path, citations: Dict[Text, Text]) -> Guidance:
     return Guidance(_text(path, "", data, "intro"), _text(path, "", data, "closing"), rules)
 
 
+# Templates of clinic.yml and the placeholders each must use (and may use, no others).
+_CLINIC_TEMPLATES = {
+    "reply_option": ("number", "title"), "summary_intro": ("date",), "summary_warning": ("signs",),
+    "handoff_closed": ("when", "phone"), "staff_says": ("name", "text"), "staff_says_unnamed": ("text",),
+}
+
+
+def _template(path: Path, field: Text, text: Text, required: Tuple[Text, ...], allowed: Tuple[Text, ...] = ()) -> None:
+    """A template names each required placeholder and no unknown one."""
+    missing = [name for name in required if f"{{{name}}}" not in text]
+    if missing:
+        raise ContentError(f"{path}: field '{field}' must contain {', '.join(f'{{{name}}}' for name in missing)}")
+    try:
+        text.format(**{name: "" for name in required + allowed})
+    except (KeyError, IndexError, ValueError) as error:
+        raise ContentError(f"{path}: field '{field}' has an unknown placeholder or a stray brace ({error})")
+
+
 def load_clinic(path: Path) -> Dict[Text, Text]:
     data = _read_yaml(path)
     clinic = {field: _text(path, "", data, field)
-              for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "try_again", "slow_down",
-                            "message_refused", "reply_option", "summary_intro", "summary_warning", "summary_closing",
-                            "summary_empty")}
-    if "{number}" not in clinic["reply_option"] or "{title}" not in clinic["reply_option"]:
-        raise ContentError(f"{path}: field 'reply_option' must contain {{number}} and {{title}}")
-    for field, placeholder in (("summary_intro", "{date}"), ("summary_warning", "{signs}")):
-        if placeholder not in clinic[field]:
-            raise ContentError(f"{path}: field '{field}' must contain {placeholder}")
+              for field in ("name", "contact", "handoff_sent", "handoff_unavailable", "handoff_closed", "handed_back",
+                            "staff_says", "staff_says_unnamed", "try_again", "slow_down", "message_refused",
+                            "reply_option", "summary_intro", "summary_warning", "summary_closing", "summary_empty")}
+    for field, placeholders in _CLINIC_TEMPLATES.items():
+        _template(path, field, clinic[field], placeholders)
     return clinic
+
+
+def _names(path: Path, data: Dict[Text, Any], field: Text, count: int) -> List[Text]:
+    value = data.get(field)
+    if not isinstance(value, list) or len(value) != count or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ContentError(f"{path}: field '{field}' must list {count} names")
+    return value
+
+
+def load_calendar(path: Path) -> Calendar:
+    data = _read_yaml(path)
+    times = ("hour", "hour12", "minute", "half")
+    templates = {field: _text(path, "", data, field) for field in ("when_today", "when_tomorrow", "when_later", "time")}
+    for field in ("when_today", "when_tomorrow", "when_later"):
+        _template(path, field, templates[field], ("time",), ("weekday", "month", "day"))
+    _template(path, "time", templates["time"], ("minute",), times)
+    if "{hour}" not in templates["time"] and "{hour12}" not in templates["time"]:
+        raise ContentError(f"{path}: field 'time' must contain {{hour}} or {{hour12}}")
+    return Calendar(templates["when_today"], templates["when_tomorrow"], templates["when_later"], templates["time"],
+                    _names(path, data, "halves", 2), _names(path, data, "weekdays", 7), _names(path, data, "months", 12))
+
+
+def _minutes(text: Text) -> Tuple[int, int]:
+    match = _PERIOD.fullmatch(text)
+    if not match:
+        raise ValueError
+    numbers = [int(group) for group in match.groups() if group is not None]
+    return numbers[0] * 60 + numbers[1], numbers[2] * 60 + numbers[3]
+
+
+def load_opening_hours(path: Path) -> OpeningHours:
+    """content/clinic.yml: the clinic's time zone, phone number, weekly hours and closed dates."""
+    data = _read_yaml(path)
+    name = data.get("timezone")
+    try:
+        timezone = ZoneInfo(name) if isinstance(name, str) and name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        timezone = None
+    if timezone is None:
+        raise ContentError(f"{path}: field 'timezone' must be a time zone name such as America/New_York")
+    phone = _text(path, "", data, "phone")
+    hours = data.get("hours")
+    if not isinstance(hours, dict) or not set(hours) <= set(WEEKDAYS):
+        raise ContentError(f"{path}: field 'hours' must map days ({', '.join(WEEKDAYS)}) to lists of opening periods")
+    weekly: Dict[int, List[Tuple[int, int]]] = {}
+    for day, periods in hours.items():
+        where = f"{path}: hours: {day}: "
+        if not isinstance(periods, list):
+            raise ContentError(f"{where}must be a list of periods such as [\"09:00-17:00\"] (an empty list: closed)")
+        try:
+            spans = sorted(_minutes(str(period)) for period in periods)
+        except ValueError:
+            raise ContentError(f"{where}a period is not written as HH:MM-HH:MM (24-hour clock, such as 09:00-17:00)")
+        if any(start >= end for start, end in spans) or any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            raise ContentError(f"{where}each period must end after it starts, and periods must not overlap")
+        weekly[WEEKDAYS.index(day)] = spans
+    if not any(weekly.values()):
+        raise ContentError(f"{path}: field 'hours' must open on at least one day")
+    closed = data.get("closed_dates") or []
+    try:
+        if not isinstance(closed, list):
+            raise ValueError
+        dates = frozenset(d if isinstance(d, datetime.date) else datetime.date.fromisoformat(str(d)) for d in closed)
+    except ValueError:
+        raise ContentError(f"{path}: field 'closed_dates' must be a list of dates written YYYY-MM-DD")
+    return OpeningHours(timezone, phone, weekly, dates)
 
 
 def load_content(directory: Path) -> Content:
@@ -534,6 +675,7 @@ def load_content(directory: Path) -> Content:
         scope=load_scope(directory / "scope.yml"),
         guidance=_load_guidance(directory / "guidance.yml", citations),
         clinic=load_clinic(directory / "clinic.yml"),
+        calendar=load_calendar(directory / "clinic.yml"),
         citation_separator=separator,
     )
 
@@ -549,6 +691,7 @@ class Library:
 
     languages: Languages
     contents: Dict[Text, Content]  # language code -> its content
+    hours: OpeningHours  # when the clinic team answers (content/clinic.yml)
 
     def content(self, language: Optional[Text]) -> Content:
         """The content in a language; the default language's for an unknown or missing one."""
@@ -568,6 +711,15 @@ class Library:
         """The signs a message says the person has, named in the conversation's language."""
         names = {sign.id: sign for sign in self.content(language).red_flags.signs}
         return [names[sign.id] for sign in self.assess_red_flags(text)[0]]
+
+    def waiting_for_staff(self, language: Optional[Text], now: datetime.datetime) -> Text:
+        """What a patient handed to the clinic team is told: in opening hours that
+        someone will join; outside them when staff will answer and the phone number."""
+        content = self.content(language)
+        if self.hours.is_open(now):
+            return content.clinic["handoff_sent"]
+        opening = self.hours.next_opening(now)
+        return content.clinic["handoff_closed"].format(when=content.calendar.when(opening, now), phone=self.hours.phone)
 
     def outside_scope(self, text: Text) -> Optional[ScopeKind]:
         guards = [content.scope.guards for content in self.contents.values()]
@@ -610,4 +762,4 @@ def load_library(root: Path = CONTENT_DIR) -> Library:
     contents = {code: load_content(root / code) for code in languages.codes}
     for code, content in contents.items():
         _check_same_entries(root, languages.default, contents[languages.default], code, content)
-    return Library(languages, contents)
+    return Library(languages, contents, load_opening_hours(root / "clinic.yml"))

@@ -5,8 +5,8 @@
 #             localhost (PostgreSQL + Redis, endpoints.prod.yml), HAProxy on the
 #             public port in front of them
 #   shell     the terminal chat
-# and the demo page. Ctrl-C stops everything; in run-prod, HAProxy first lets
-# open requests finish.
+# and (run, run-prod) the demo page and the staff console. Ctrl-C stops
+# everything; in run-prod, HAProxy first lets open requests finish.
 set -euo pipefail
 set -m  # each server in a process group of its own: Ctrl-C reaches only this script, which stops them in order
 cd "$(dirname "$0")/.."
@@ -18,8 +18,19 @@ endpoints=${ENDPOINTS:-endpoints.yml}
 demo_port=${DEMO_PORT:-8080}
 processes=${RASA_PROCESSES:-2}
 first_backend_port=${RASA_BACKEND_PORT:-5101}
+staff_host=${STAFF_HOST:-127.0.0.1}
+staff_port=${STAFF_PORT:-8090}
+# Rasa's HTTP API, through which the staff console replies and hands back, is on
+# only with a token. Without one, a random token for this run, given to the Rasa
+# server(s) and the console only (not exported: the other processes never see it).
+rasa_token=${RASA_AUTH_TOKEN:-}
+generated_token=""
+if [ -z "$rasa_token" ]; then
+  rasa_token=$($bin/python -c 'import secrets; print(secrets.token_urlsafe(32))')
+  generated_token=yes
+fi
 
-pids=()        # action server, Rasa servers, demo page
+pids=()        # action server, Rasa servers, demo page, staff console
 haproxy_pid=""
 stop() {
   trap - EXIT INT TERM
@@ -47,7 +58,11 @@ echo ">> starting the action server on 127.0.0.1:$action_port"
 # It listens on localhost only: only the Rasa server talks to it. Its keep-alive
 # outlasts the Rasa server's HTTP client's (15 s), which would otherwise reuse
 # connections the action server has already closed.
-SANIC_HOST=127.0.0.1 SANIC_KEEP_ALIVE_TIMEOUT=30 $bin/rasa run actions --port "$action_port" --actions actions &
+# STAFF_CONSOLE_URL tells action_hand_off that staff can take over in the console.
+staff_console_url=""
+if [ "$mode" != shell ]; then staff_console_url=${STAFF_CONSOLE_URL:-http://$staff_host:$staff_port/}; fi
+STAFF_CONSOLE_URL=$staff_console_url SANIC_HOST=127.0.0.1 SANIC_KEEP_ALIVE_TIMEOUT=30 \
+  $bin/rasa run actions --port "$action_port" --actions actions &
 pids+=($!)
 for _ in $(seq 1 60); do
   if curl -sf "http://127.0.0.1:$action_port/health" >/dev/null; then break; fi
@@ -60,9 +75,7 @@ if [ "$mode" = shell ]; then
   exit 0
 fi
 
-# The HTTP API (used by staff to hand a conversation back) is on only with a token.
-api=()
-if [ -n "${RASA_AUTH_TOKEN:-}" ]; then api=(--enable-api --auth-token "$RASA_AUTH_TOKEN"); fi
+api=(--enable-api --auth-token "$rasa_token")
 
 # Optional channels (clinic connector, Twilio, Telegram) are on only when their
 # environment variables are set (.env.example); this writes the effective file.
@@ -87,8 +100,7 @@ if [ "$mode" = run-prod ]; then
   done
   for index in "${!ports[@]}"; do wait_for_answer "${ports[$index]}" "${pids[$((index + 1))]}"; done
   config=.rasa/haproxy.cfg
-  $bin/python -m deploy.haproxy "$config" --port "$rasa_port" --rasa-ports "${ports[@]}" \
-    ${RASA_AUTH_TOKEN:+--api}
+  $bin/python -m deploy.haproxy "$config" --port "$rasa_port" --rasa-ports "${ports[@]}" --api
   echo ">> starting HAProxy on port $rasa_port in front of ${#ports[@]} Rasa processes"
   haproxy -W -f "$config" &
   haproxy_pid=$!
@@ -106,6 +118,22 @@ fi
 # The demo clinic page with the chat widget, which talks to the socket.io channel.
 $bin/python webchat/serve.py --port "$demo_port" --rasa-url "http://localhost:$rasa_port" &
 pids+=($!)
+
+# The staff console reads the conversations' database and talks to Rasa's HTTP API on
+# the public port (in run-prod, through HAProxy). It says so if no staff account exists yet.
+echo ">> starting the staff console on $staff_host:$staff_port"
+STAFF_ENDPOINTS=${STAFF_ENDPOINTS:-$endpoints} RASA_URL="http://127.0.0.1:$rasa_port" RASA_AUTH_TOKEN="$rasa_token" \
+  STAFF_HOST=$staff_host STAFF_PORT=$staff_port $bin/python -m staff.app &
+console_pid=$!
+pids+=($console_pid)
+for _ in $(seq 1 60); do
+  if curl -sf "http://$staff_host:$staff_port/sign-in" >/dev/null; then break; fi
+  if ! kill -0 "$console_pid" 2>/dev/null; then echo "ERROR: the staff console stopped (see the message above)." >&2; exit 1; fi
+  sleep 1
+done
+token_note="RASA_AUTH_TOKEN from your environment"
+if [ -n "$generated_token" ]; then token_note="a random RASA_AUTH_TOKEN made for this run; set your own to call the API yourself"; fi
+
 cat <<MSG
 
   The assistant is ready. Talk to it over the REST channel:
@@ -114,6 +142,9 @@ cat <<MSG
          -d '{"sender": "me", "message": "is a liver calcification dangerous?"}'
   Or open the demo clinic page with the chat widget: http://localhost:$demo_port/
   Or in the terminal: make shell.   Ctrl-C stops all the servers.
+
+  Staff console (clinic staff answer patients who asked for a person): http://$staff_host:$staff_port/
+  A staff account: make staff-user.   Rasa's HTTP API uses $token_note.
 
 MSG
 wait

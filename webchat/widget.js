@@ -43,6 +43,7 @@ const STRINGS = {
   send: "Send",
   you: "You:",
   assistant: "Assistant:",
+  staff: "Clinic team",
   warning: "Warning",
   replies: "Suggested replies",
   typing: "The assistant is typing",
@@ -101,7 +102,7 @@ const config = parseConfig(script.dataset.config);
 const strings = Object.assign({}, STRINGS, config.strings);
 const storageKey = "liver-chat:" + config.server;
 
-// {sessionId, open, messages: [{from: "user"|"bot", text, at, buttons?, alert?, citation?, check?}]}
+// {sessionId, open, messages: [{from: "user"|"bot", text, at, buttons?, alert?, citation?, check?, staff?}]}
 const state = Object.assign({ sessionId: null, open: false, messages: [] },
   JSON.parse(localStorage.getItem(storageKey) || "{}"));
 
@@ -241,10 +242,18 @@ function markAlert(node) {
   node.prepend(el("strong", { class: "lc-alert-label", text: strings.warning }));
 }
 
+// A message from the clinic team: its label ("Clinic team · Ana") is seen and read first.
+function staffLabel(staff) {
+  return staff.name ? `${strings.staff} · ${staff.name}` : strings.staff;
+}
+
 // Server text always goes in with textContent (via el's "text"), never as HTML.
 function render(message) {
-  const node = el("div", { class: "lc-msg lc-" + message.from }, [
-    el("span", { class: "lc-hidden", text: message.from === "user" ? strings.you : strings.assistant }),
+  const who = message.staff
+    ? el("strong", { class: "lc-staff-label", text: staffLabel(message.staff) })
+    : el("span", { class: "lc-hidden", text: message.from === "user" ? strings.you : strings.assistant });
+  const node = el("div", { class: "lc-msg lc-" + message.from + (message.staff ? " lc-staff" : "") }, [
+    who,
     el("span", { class: "lc-text", text: message.text }),
   ]);
   if (message.citation) node.classList.add("lc-citation");
@@ -271,6 +280,12 @@ function showTyping(ms) {
 }
 
 function receive(data) {
+  // A staff reply (sent through Rasa's HTTP API, connectors/widget.py): its text with who sent it.
+  if (data.custom && data.custom.from === "staff" && typeof data.text === "string") {
+    const name = typeof data.custom.name === "string" ? data.custom.name : "";
+    add({ from: "bot", text: data.text, staff: { name } });
+    return;
+  }
   if (data.custom) {
     // A red flag's warning is the text just before {"alert": "red_flag"}.
     // An answer's source line (utter_source_line, in any language) is the text just before {"sources": [...]}.

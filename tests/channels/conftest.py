@@ -5,9 +5,15 @@ deployment:
   outbound Twilio and Telegram calls recorded by fake_messaging_apis.py);
 - `json_clinic`: clinic connector with JSON replies (the default format).
 Both deliver clinic replies to one local receiver, which stands in for the
-clinic's callback URL."""
+clinic's callback URL. Both have the REST and socket.io channels and the HTTP
+API (token TOKEN). The action server runs as with the staff console
+(STAFF_CONSOLE_URL set: a hand-off pauses), on a copy of the content whose
+clinic is closed from yesterday to a week from now (`closed_clinic`), so
+that what a hand-off says does not depend on when the tests run."""
+import datetime
 import json
 import os
+import shutil
 import subprocess
 import threading
 import time
@@ -19,8 +25,10 @@ from typing import Any, Dict, Iterator, List, Optional
 
 import pytest
 import requests
+import yaml
 
 from connectors.clinic import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from content_model import CONTENT_DIR, Library, load_library
 from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 CLINIC_SECRET = "test-clinic-secret"
@@ -92,15 +100,36 @@ def callbacks() -> Iterator[CallbackReceiver]:
     receiver.shutdown()
 
 
+@dataclass
+class ClosedClinic:
+    directory: Path
+    library: Library  # the content the action server answers from
+
+
 @pytest.fixture(scope="session")
-def action_endpoints(tmp_path_factory) -> Iterator[Path]:
+def closed_clinic(tmp_path_factory) -> ClosedClinic:
+    """A copy of the content whose clinic is closed from yesterday to a week from now."""
+    directory = tmp_path_factory.mktemp("content") / "content"
+    shutil.copytree(CONTENT_DIR, directory)
+    hours = yaml.safe_load((directory / "clinic.yml").read_text(encoding="utf-8"))
+    today = datetime.datetime.now(load_library().hours.timezone).date()
+    hours["closed_dates"] = [today + datetime.timedelta(days=offset) for offset in range(-1, 8)]
+    (directory / "clinic.yml").write_text(yaml.safe_dump(hours), encoding="utf-8")
+    return ClosedClinic(directory, load_library(directory))
+
+
+@pytest.fixture(scope="session")
+def action_endpoints(tmp_path_factory, closed_clinic) -> Iterator[Path]:
     """endpoints.yml pointing at a running action server."""
     tmp = tmp_path_factory.mktemp("actions")
     port = free_port()
     log = tmp / "actions.log"
+    env = dict(os.environ, **ACTION_SERVER_ENV, STAFF_CONSOLE_URL="http://127.0.0.1:8090",
+               CONTENT_DIR=str(closed_clinic.directory))
+    env.pop("HANDOFF_WEBHOOK_URL", None)
     process = subprocess.Popen(
         [BIN / "rasa", "run", "actions", "--port", str(port), "--actions", "actions"],
-        cwd=ROOT, env=dict(os.environ, **ACTION_SERVER_ENV), stdout=log.open("w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
     )
     try:
         wait_until(lambda: requests.get(f"http://127.0.0.1:{port}/health", timeout=2).ok, 60, process, log)
@@ -139,8 +168,30 @@ class Assistant:
         return self.callbacks.wait_for(sender)
 
     def tracker(self, sender: str) -> Dict[str, Any]:
-        reply = requests.get(f"{self.base}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=30)
+        reply = requests.get(f"{self.base}/conversations/{sender}/tracker", params={"token": TOKEN},
+                             timeout=30)
         reply.raise_for_status()
+        return reply.json()
+
+    def staff_reply(self, sender: str, text: str, name: str = "Ana") -> Dict[str, Any]:
+        """What the staff console does: a bot event marked as a staff reply, stored and
+        sent on the patient's channel through Rasa's HTTP API; returns the tracker."""
+        event = {"event": "bot", "text": text, "data": {"custom": {"from": "staff", "name": name}},
+                 "metadata": {"staff": "ana"}}
+        reply = requests.post(f"{self.base}/conversations/{sender}/tracker/events", json=[event],
+                              params={"token": TOKEN, "output_channel": "latest", "execute_side_effects": "true"},
+                              timeout=60)
+        assert reply.status_code == 200, reply.text
+        return reply.json()
+
+    def hand_back(self, sender: str) -> Dict[str, Any]:
+        """Staff hand back: a `resume` event, then action_hand_back on the patient's channel."""
+        path = f"{self.base}/conversations/{sender}"
+        resumed = requests.post(f"{path}/tracker/events", json=[{"event": "resume"}], params={"token": TOKEN}, timeout=60)
+        assert resumed.status_code == 200, resumed.text
+        reply = requests.post(f"{path}/execute", json={"name": "action_hand_back"},
+                              params={"token": TOKEN, "output_channel": "latest"}, timeout=60)
+        assert reply.status_code == 200, reply.text
         return reply.json()
 
     def outbound(self, api: str) -> List[Dict[str, Any]]:

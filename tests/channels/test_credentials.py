@@ -7,6 +7,7 @@ from connectors.clinic import ClinicInput
 from connectors.credentials import SOCKETIO, SOCKETIO_CHANNEL, build, main
 from connectors.sms import SmsInput
 from connectors.telegram import TelegramInput
+from connectors.widget import SocketIOInput
 from tests.e2e.conftest import ROOT
 
 ALL = {
@@ -80,3 +81,17 @@ def test_rasa_reads_the_written_file_and_builds_the_channels(tmp_path, monkeypat
     assert channels[TelegramInput].access_token == "123:telegram-secret"
     assert channels[TelegramInput].verify == "clinic_bot"
     assert channels[TelegramInput].secret_token == "telegram-webhook-secret"
+
+
+def test_socketio_shares_messages_through_redis_when_its_url_is_set(tmp_path, monkeypatch):
+    credentials, report = build({"SOCKETIO_REDIS_URL": "redis://127.0.0.1:6379/1"}, REST)
+    assert credentials[SOCKETIO_CHANNEL] == dict(SOCKETIO, redis_url="${SOCKETIO_REDIS_URL}")
+    assert any("through Redis" in line for line in report)
+    assert "redis_url" not in build({}, REST)[0][SOCKETIO_CHANNEL]
+
+    # Rasa fills in the reference and the channel reads it.
+    monkeypatch.setenv("SOCKETIO_REDIS_URL", "redis://127.0.0.1:6379/1")
+    path = tmp_path / "credentials.yml"
+    path.write_text(yaml.safe_dump(credentials))
+    channels = {type(channel): channel for channel in create_http_input_channels(None, str(path))}
+    assert channels[SocketIOInput].redis_url == "redis://127.0.0.1:6379/1"

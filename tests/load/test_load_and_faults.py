@@ -9,7 +9,10 @@ HAProxy itself is reloaded under load. Any error a client sees counts; a
 patient told "please try again" sends the message again, and socket.io
 clients reconnect and carry on with their conversation, as the widget does. Afterwards, every conversation's stored
 events are checked against what was acknowledged: same messages, same order,
-a reply stored for each.
+a reply stored for each. The socket.io channel shares its messages between the
+processes through Redis (SOCKETIO_REDIS_URL, as `make run-prod` sets it): a
+staff reply sent through one process's HTTP API reaches a widget whose socket
+the other process holds.
 """
 import asyncio
 import json
@@ -48,6 +51,8 @@ QUESTIONS = [
 
 TRY_AGAIN = load_library().content("en").clinic["try_again"]
 POSTGRES = dict(dialect="postgresql", host="127.0.0.1", port=5432, db="test", username="postgres")
+# As the Makefile's run-prod recipe sets it.
+SOCKETIO_REDIS_URL = "redis://127.0.0.1:6379/1"
 
 
 def services_or_skip() -> SQLTrackerStore:
@@ -76,16 +81,18 @@ class Deployment:
                 "http://localhost:5055/webhook", f"http://127.0.0.1:{self.action_port}/webhook")
         )
         self.credentials = workdir / "credentials.yml"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CLINIC_", "TWILIO_", "TELEGRAM_"))}
         subprocess.run([BIN / "python", "-m", "connectors.credentials", self.credentials], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL, env={k: v for k, v in os.environ.items() if not k.startswith(
-                           ("CLINIC_", "TWILIO_", "TELEGRAM_"))})
+                       stdout=subprocess.DEVNULL, env=dict(env, SOCKETIO_REDIS_URL=SOCKETIO_REDIS_URL))
         self.rasa: Dict[int, subprocess.Popen] = {}
         self.actions: Optional[subprocess.Popen] = None
         self.haproxy: Optional[subprocess.Popen] = None
 
     def start_actions(self) -> None:
         log = self.workdir / "actions.log"
-        env = dict(os.environ, ACTION_SERVER_SANIC_WORKERS="2", **ACTION_SERVER_ENV)
+        # With the staff console running (scripts/serve.sh sets STAFF_CONSOLE_URL), a hand-off pauses.
+        env = dict(os.environ, ACTION_SERVER_SANIC_WORKERS="2", STAFF_CONSOLE_URL="http://127.0.0.1:8090",
+                   **ACTION_SERVER_ENV)
         self.actions = subprocess.Popen(
             [BIN / "rasa", "run", "actions", "--port", str(self.action_port), "--actions", "actions"],
             cwd=ROOT, env=env, stdout=log.open("a"), stderr=subprocess.STDOUT)
@@ -95,7 +102,7 @@ class Deployment:
         log = self.workdir / f"rasa-{port}.log"
         # Every simulated patient comes from this machine's one address: no per-address limit here.
         env = dict(os.environ, SANIC_WORKERS="1", SANIC_KEEP_ALIVE_TIMEOUT="75", TICKET_LOCK_LIFETIME="20",
-                   RATE_LIMIT_ADDRESS="0", RATE_LIMIT_CONVERSATION="0")
+                   RATE_LIMIT_ADDRESS="0", RATE_LIMIT_CONVERSATION="0", SOCKETIO_REDIS_URL=SOCKETIO_REDIS_URL)
         self.rasa[port] = subprocess.Popen(
             [BIN / "rasa", "run", "--model", MODEL, "--endpoints", self.endpoints, "--credentials", self.credentials,
              "--interface", "127.0.0.1", "--port", str(port), "--cors", self.url,
@@ -362,3 +369,52 @@ def test_action_server_outage_gets_a_polite_reply_then_recovers(deployment):
     deployment.start_actions()
     replies = requests.post(url, json={"sender": sender, "message": "is it dangerous?"}, timeout=60).json()
     assert any((r.get("custom") or {}).get("topic") == "dangerous" for r in replies)
+
+
+def test_a_staff_reply_reaches_a_widget_whose_socket_the_other_process_holds(deployment):
+    """The widget talks to process A; staff reply and hand back through process B's API."""
+    held_by, api = (f"http://127.0.0.1:{port}" for port in deployment.ports)
+    content = load_library().content("en")
+    session_id = f"staff-ws-{uuid.uuid4().hex[:10]}"
+    events: queue.Queue = queue.Queue()
+    turn_ends: queue.Queue = queue.Queue()
+    confirmed: queue.Queue = queue.Queue()
+    client = socketio.Client(reconnection=False)
+    client.on("bot_uttered", events.put)
+    client.on("turn_end", turn_ends.put)
+    client.on("session_confirm", confirmed.put)
+    client.connect(held_by, transports=["websocket"], wait_timeout=30)
+
+    def texts_until_quiet() -> List[Dict]:
+        received = [events.get(timeout=20)]
+        while True:
+            try:
+                received.append(events.get(timeout=1))
+            except queue.Empty:
+                return [event for event in received if "text" in event]
+
+    try:
+        client.emit("session_request", {"session_id": session_id})
+        assert confirmed.get(timeout=10) == session_id
+        client.emit("user_uttered", {"message": "can I talk to a nurse please", "session_id": session_id})
+        turn_ends.get(timeout=60)
+        paused = requests.get(f"{api}/conversations/{session_id}/tracker", params={"token": TOKEN}, timeout=30).json()
+        assert paused["paused"] is True
+        while not events.empty():
+            events.get()
+
+        reply = {"event": "bot", "text": "Hello, this is Ana from the clinic.",
+                 "data": {"custom": {"from": "staff", "name": "Ana"}}, "metadata": {"staff": "ana"}}
+        sent = requests.post(f"{api}/conversations/{session_id}/tracker/events", json=[reply], timeout=30,
+                             params={"token": TOKEN, "output_channel": "latest", "execute_side_effects": "true"})
+        assert sent.status_code == 200, sent.text
+        assert texts_until_quiet() == [{"text": reply["text"], "custom": {"from": "staff", "name": "Ana"}}]
+
+        assert requests.post(f"{api}/conversations/{session_id}/tracker/events", json=[{"event": "resume"}],
+                             params={"token": TOKEN}, timeout=30).ok
+        back = requests.post(f"{api}/conversations/{session_id}/execute", json={"name": "action_hand_back"},
+                             params={"token": TOKEN, "output_channel": "latest"}, timeout=30)
+        assert back.status_code == 200, back.text
+        assert [event["text"] for event in texts_until_quiet()] == [content.clinic["handed_back"]]
+    finally:
+        client.disconnect()

@@ -14,6 +14,7 @@ def make_tracker(
     earlier_intents: Optional[List[Text]] = None,
     active_loop: Optional[Text] = None,
     parsed: Optional[Dict[Text, Any]] = None,
+    paused: bool = False,
 ) -> Tracker:
     """A real rasa_sdk Tracker as the Rasa server would send it to the action server."""
     latest = {
@@ -32,7 +33,7 @@ def make_tracker(
         slots=slots or {},
         latest_message=latest,
         events=events,
-        paused=False,
+        paused=paused,
         followup_action=None,
         active_loop={"name": active_loop} if active_loop else {},
         latest_action_name="action_listen",

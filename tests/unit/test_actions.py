@@ -1,10 +1,5 @@
 """Each custom action, run with a real rasa_sdk Tracker and CollectingDispatcher."""
-import asyncio
-
-import socket
-
 import pytest
-from aiohttp import web
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
@@ -12,7 +7,6 @@ from actions.actions import (
     ActionAnswerTopic,
     ActionExplainTopic,
     ActionGreet,
-    ActionHandOff,
     ActionRecordFeedback,
     ActionSuggestTopics,
     ActionSummarizeCheck,
@@ -207,46 +201,3 @@ def test_feedback_is_recorded_with_the_topic(dispatcher, domain):
     events = ActionRecordFeedback().run(dispatcher, make_tracker("not helpful", intent="feedback_unhelpful", slots={"topic": "cancer"}), domain)
     assert slot_events(events)["feedback"] == {"topic": "cancer", "helpful": False}
     assert dispatcher.messages[0]["response"] == "utter_feedback_sorry"
-
-
-def test_hand_off_without_a_webhook_gives_the_clinic_contact(dispatcher, domain, monkeypatch):
-    monkeypatch.delenv("HANDOFF_WEBHOOK_URL", raising=False)
-    events = asyncio.run(ActionHandOff().run(dispatcher, make_tracker("a nurse please", intent="request_human"), domain))
-    assert CONTENT.clinic["contact"] in dispatcher.messages[0]["text"]
-    assert not [e for e in events if e["event"] == "pause"]
-
-
-def test_hand_off_posts_the_conversation_and_pauses(dispatcher, domain, monkeypatch, unused_tcp_port):
-    received = []
-
-    async def scenario():
-        async def handler(request):
-            received.append(await request.json())
-            return web.json_response({"ok": True})
-
-        app = web.Application()
-        app.router.add_post("/handoff", handler)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", unused_tcp_port).start()
-        try:
-            tracker = make_tracker("can I talk to a nurse", intent="request_human",
-                                   slots={"check_answers": {"scan": "ct"}, "topic": "cancer"})
-            return await ActionHandOff().run(dispatcher, tracker, domain)
-        finally:
-            await runner.cleanup()
-
-    monkeypatch.setenv("HANDOFF_WEBHOOK_URL", f"http://127.0.0.1:{unused_tcp_port}/handoff")
-    events = asyncio.run(scenario())
-    assert [e["event"] for e in events] == ["pause"]
-    assert received[0]["conversation_id"] == "test-patient"
-    assert received[0]["questions"] == ["can I talk to a nurse"]
-    assert received[0]["check_answers"] == {"scan": "ct"}
-    assert dispatcher.messages[0]["text"] == CONTENT.clinic["handoff_sent"]
-
-
-@pytest.fixture
-def unused_tcp_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

@@ -242,3 +242,26 @@ def test_every_language_has_every_text_of_the_widget(language):
     strings = widget_strings(language)
     assert set(strings) == keys | {"title"}, f"content/{language}/widget.yml differs from widget.js's STRINGS"
     assert all(isinstance(text, str) and text.strip() for text in strings.values())
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("change, expected", [
+    (lambda data: data.update(handoff_closed="Staff answer soon."), "field 'handoff_closed' must contain {when}, {phone}"),
+    (lambda data: data.update(staff_says="{who}: {name} {text}"), "field 'staff_says' has an unknown placeholder"),
+    (lambda data: data.pop("handed_back"), "field 'handed_back' is missing or empty"),
+    (lambda data: data.update(when_later="on {weekday}"), "field 'when_later' must contain {time}"),
+    (lambda data: data.update(time="{hour}"), "field 'time' must contain {minute}"),
+    (lambda data: data.update(weekdays=data["weekdays"][:6]), "field 'weekdays' must list 7 names"),
+    (lambda data: data.update(months="January"), "field 'months' must list 12 names"),
+])
+def test_broken_hand_off_wording_is_refused_naming_the_field(content_copy, language, change, expected):
+    edit_yaml(content_copy, language, "clinic.yml", change)
+    with pytest.raises(ContentError) as error:
+        load_library(content_copy)
+    assert f"{language}/clinic.yml" in str(error.value) and expected in str(error.value)
+
+
+def test_missing_opening_hours_are_refused(content_copy):
+    (content_copy / "clinic.yml").unlink()
+    with pytest.raises(ContentError, match="content/clinic.yml: file not found"):
+        load_library(content_copy)

@@ -8,6 +8,7 @@ school-level list of common characters has 3,500, and medical words such as
 黄疸 rank just above it).
 """
 import collections
+import datetime
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,11 @@ def patient_texts(language: str) -> Iterator[Tuple[str, str]]:
     for field, text in content.clinic.items():
         if field != "name" and "{" not in text:  # not a template ("Reply {number}: {title}")
             yield f"content/{language}/clinic.yml {field}", text
+    # Outside opening hours, as a patient reads it, with its longest "when" (a weekday and date).
+    now = datetime.datetime(2026, 12, 4, 18, 0, tzinfo=LIBRARY.hours.timezone)
+    when = content.calendar.when(now + datetime.timedelta(days=3, hours=-9, minutes=-30), now)
+    yield f"content/{language}/clinic.yml handoff_closed", content.clinic["handoff_closed"].format(
+        when=when, phone=LIBRARY.hours.phone)
     for name, variant in responses_in(language):
         if "{" not in variant["text"]:
             yield f"domain.yml {name} ({language})", variant["text"]
