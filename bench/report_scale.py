@@ -459,7 +459,8 @@ def write_markdown(out: Path, count: int, results: Dict[str, Dict[str, Any]], ve
         "per day, conversation and intent, the hand-off actions, pauses and resumes from the index alone; "
         + ", ".join(f"`{name}`" for name in SLOTS) + " are partial indexes of one slot each (language, feedback, "
         "warning signs) that hold the slot's JSON (PostgreSQL: INCLUDE), so that the report never reads the table "
-        "for them.",
+        "for them. PostgreSQL builds them CONCURRENTLY, while the Rasa server writes; SQLite locks the database "
+        "while it builds one, and a Rasa server that waits longer than its 5 s busy timeout fails that message.",
         "",
     ]
     for name, figures in results.items():
