@@ -538,12 +538,12 @@ def main(argv: Optional[List[str]] = None) -> None:
     print(f"Wrote {options.out}")
 
 
-def drop_database() -> None:
+def drop_database(name: str = BENCH_DB) -> None:
     login = SQLTrackerStore.get_db_url("postgresql", POSTGRES["host"], POSTGRES["port"], POSTGRES["login_db"],
                                        POSTGRES["username"])
     engine = sa.create_engine(login, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     engine.dispose()
 
 

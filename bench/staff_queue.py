@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from rasa.core.tracker_store import SQLTrackerStore  # noqa: E402
 
-from bench.report_scale import NOW, POSTGRES, postgres_insert, seed, sqlite_insert  # noqa: E402
+from bench.report_scale import NOW, POSTGRES, drop_database, postgres_insert, seed, sqlite_insert  # noqa: E402
 from staff import conversations, insights, store  # noqa: E402
 from staff.app import templates  # noqa: E402
 
@@ -82,12 +82,7 @@ def main(argv: List[str] = None) -> None:
                                             options.conversations)
         finally:
             postgres_store.engine.dispose()
-            login = SQLTrackerStore.get_db_url("postgresql", POSTGRES["host"], POSTGRES["port"], POSTGRES["login_db"],
-                                               POSTGRES["username"])
-            admin = sa.create_engine(login, isolation_level="AUTOCOMMIT")
-            with admin.connect() as connection:
-                connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")
-            admin.dispose()
+            drop_database(BENCH_DB)
     print(f"\n{options.conversations:,} conversations; median of {RUNS} runs\n")
     print("| store | events | hand-offs | waiting | handed back (last day) | queue page refresh | one conversation |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")

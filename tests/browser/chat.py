@@ -1,8 +1,10 @@
-"""What the browser tests share: Chromium, the results folder, and a patient's
+"""What the browser tests share: Chromium (and a `browser` fixture for the test
+modules and conftests that import it), the results folder, and a patient's
 moves in the widget (ask, open the chat)."""
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from content_model import load_library
 from tests.e2e.conftest import ROOT
@@ -19,6 +21,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
 RESULTS = ROOT / "results"
 CONTENT = load_library().content("en")
 WAIT = 30_000  # ms; the first answer of a fresh server takes a few seconds
+
+
+@pytest.fixture(scope="session")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
 AXE = ROOT / "webchat" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 

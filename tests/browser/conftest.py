@@ -15,10 +15,9 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from playwright.sync_api import sync_playwright
 
 from connectors import credentials
-from tests.browser.chat import CHROMIUM, CHROMIUM_ARGS, WAIT
+from tests.browser.chat import WAIT, browser  # noqa: F401 (the fixture)
 from tests.e2e.conftest import ACTION_SERVER_ENV, BIN, MODEL, ROOT, TOKEN, free_port, stop, wait_until
 
 
@@ -92,14 +91,6 @@ def chat_servers(tmp_path_factory):
         for process in (servers.rasa, actions, demo):
             if process:
                 stop(process)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

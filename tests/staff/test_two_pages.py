@@ -5,23 +5,15 @@ reply; staff hand back and the assistant answers the patient's next question.
 Screenshots: results/staff-queue.png, results/staff-console.png,
 results/staff-patient.png."""
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from content_model import load_library
-from tests.browser.chat import CHROMIUM, CHROMIUM_ARGS, RESULTS, WAIT, ask, axe_violations, bot_texts, needs_chromium, \
+from tests.browser.chat import RESULTS, WAIT, ask, axe_violations, bot_texts, browser, needs_chromium, \
     open_chat, say
 from tests.staff.conftest import STAFF_NAME, STAFF_PASSWORD, STAFF_USER
 
 pytestmark = needs_chromium
 EN = load_library().content("en")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def new_page(browser, url: str):
